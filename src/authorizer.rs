@@ -1,0 +1,360 @@
+//! [`Authorizer`]: validates one token against an issuer's keys and policy, with no HTTP involved.
+
+use std::any::TypeId;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::{DeserializeOwned, IntoDeserializer};
+
+use crate::algorithm::AlgorithmSet;
+use crate::claims::{Claims, RawClaims, Registered};
+use crate::clock::{Clock, SystemClock};
+use crate::error::{AuthError, AuthErrorKind};
+use crate::jwks::KeySet;
+use crate::validate::{
+    Compact, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, Header, MAX_SIGNATURE_LEN, Policy, Profile,
+    starts_as_object,
+};
+
+/// Validates access tokens: signature, registered claims and the profile's rules.
+///
+/// Cheap to clone; share one per issuer across the whole service. Built with
+/// [`Authorizer::builder`], which does not compile until the issuer and the audience (or
+/// client id) are chosen or explicitly skipped, and keys are given.
+///
+/// # Example
+///
+/// ```
+/// use tokengate::{Authorizer, AuthErrorKind, KeySet, Profile};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), tokengate::Error> {
+/// // RFC 8037 §A.2's Ed25519 public key.
+/// let jwks = br#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1",
+///     "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+/// let authorizer = Authorizer::builder(Profile::cognito_access())
+///     .issuer("https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example")
+///     .client_id("3n4b5urk1ft4fl3mg5e62d9ado")
+///     .keys(KeySet::from_jwks_json(jwks)?)
+///     .build();
+///
+/// let err = authorizer.authorize::<()>("not-a-token").await.unwrap_err();
+/// assert_eq!(err.kind(), AuthErrorKind::Malformed);
+/// assert_eq!(err.status(), 401);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Authorizer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    policy: Policy,
+    keys: KeySet,
+    algorithms: AlgorithmSet,
+    max_token_len: usize,
+    clock: Arc<dyn Clock>,
+}
+
+impl Authorizer {
+    /// Starts building an authorizer for tokens of `profile`.
+    pub fn builder(profile: Profile) -> AuthorizerBuilder<NoIssuer, NoAudience, NoKeys> {
+        AuthorizerBuilder {
+            profile,
+            issuer: None,
+            audiences: Vec::new(),
+            client_ids: Vec::new(),
+            keys: KeySet::default(),
+            leeway: DEFAULT_LEEWAY_SECS,
+            algorithms: AlgorithmSet::DEFAULT,
+            max_token_len: DEFAULT_MAX_TOKEN_LEN,
+            clock: Arc::new(SystemClock),
+            _state: PhantomData,
+        }
+    }
+
+    /// Validates `token` and returns its claims, with your own claims read into `T`
+    /// (use `()` for none).
+    ///
+    /// The steps, in order: size limit; three base64url segments; header (`alg` allowlisted,
+    /// never `none` or HMAC, no `crit`, no `b64: false`, no nested JWT, the profile's `typ`);
+    /// key chosen by `kid` and `alg`; signature; then `iss`, `exp`, `nbf`, `iat` (one leeway),
+    /// the profile's required claims and `token_use`, audience or client id; scopes.
+    ///
+    /// # Errors
+    ///
+    /// An [`AuthError`] whose kind names the first rule the token broke.
+    pub async fn authorize<T>(&self, token: &str) -> Result<Claims<T>, AuthError>
+    where
+        T: DeserializeOwned + 'static,
+    {
+        self.verify(token, &self.inner.keys)
+    }
+
+    fn verify<T>(&self, token: &str, keys: &KeySet) -> Result<Claims<T>, AuthError>
+    where
+        T: DeserializeOwned + 'static,
+    {
+        let inner = &*self.inner;
+        let compact = Compact::split(token, inner.max_token_len)?;
+        let header = Header::parse(compact.header, inner.algorithms)?;
+        inner.policy.check_header(&header)?;
+        let payload = compact.decode_payload()?;
+        if !starts_as_object(&payload) {
+            return Err(AuthErrorKind::Malformed.into());
+        }
+        let key = keys.select(header.alg, header.kid.as_deref())?;
+        let mut signature = [0u8; MAX_SIGNATURE_LEN];
+        let len = compact.decode_signature(&mut signature)?;
+        if !key.verify(
+            header.alg,
+            compact.signing_input.as_bytes(),
+            &signature[..len],
+        ) {
+            return Err(AuthErrorKind::InvalidSignature.into());
+        }
+        let raw: RawClaims<'_> =
+            serde_json::from_slice(&payload).map_err(|_| AuthErrorKind::MalformedClaim)?;
+        let (exp, scopes) = inner.policy.check_claims(&raw, inner.clock.now_unix())?;
+        let registered =
+            Registered::from_raw(&raw, exp, scopes, inner.policy.profile.cognito_groups());
+        let custom = if TypeId::of::<T>() == TypeId::of::<()>() {
+            // `()` reads nothing: skip a second pass over the payload.
+            T::deserialize(().into_deserializer())
+                .map_err(|_: serde::de::value::Error| AuthErrorKind::MalformedClaim)?
+        } else {
+            serde_json::from_slice(&payload)
+                .map_err(|_| AuthError::claim(AuthErrorKind::MalformedClaim, "custom claims"))?
+        };
+        Ok(Claims::new(registered, custom))
+    }
+
+    /// The profile this authorizer enforces.
+    pub fn profile(&self) -> Profile {
+        self.inner.policy.profile
+    }
+
+    /// The expected issuer, or `None` when the issuer check was skipped.
+    pub fn issuer(&self) -> Option<&str> {
+        self.inner.policy.issuer.as_deref()
+    }
+
+    /// The current key set.
+    pub fn keys(&self) -> &KeySet {
+        &self.inner.keys
+    }
+}
+
+impl fmt::Debug for Authorizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authorizer")
+            .field("policy", &self.inner.policy)
+            .field("keys", &self.inner.keys.len())
+            .field("algorithms", &self.inner.algorithms)
+            .field("max_token_len", &self.inner.max_token_len)
+            .field("clock", &self.inner.clock)
+            .finish()
+    }
+}
+
+/// Builds an [`Authorizer`]. The type parameters track the mandatory choices; see
+/// [`Authorizer::builder`].
+///
+/// `build()` exists only once the issuer, the audience or client id, and the keys are
+/// chosen; forgetting one is a compile error, not a runtime surprise:
+///
+/// ```compile_fail
+/// use tokengate::{Authorizer, KeySet, Profile};
+/// let authorizer = Authorizer::builder(Profile::generic())
+///     .issuer("https://issuer.example")
+///     .keys(KeySet::default())
+///     .build(); // error: the audience is not chosen
+/// ```
+#[must_use = "an authorizer builder does nothing until `.build()`"]
+pub struct AuthorizerBuilder<I, A, K> {
+    profile: Profile,
+    issuer: Option<Box<str>>,
+    audiences: Vec<Box<str>>,
+    client_ids: Vec<Box<str>>,
+    keys: KeySet,
+    leeway: u64,
+    algorithms: AlgorithmSet,
+    max_token_len: usize,
+    clock: Arc<dyn Clock>,
+    _state: PhantomData<fn() -> (I, A, K)>,
+}
+
+/// Type states of [`AuthorizerBuilder`].
+pub mod builder {
+    mod sealed {
+        pub trait Sealed {}
+    }
+
+    /// The issuer is not chosen yet.
+    #[derive(Debug)]
+    pub enum NoIssuer {}
+    /// The issuer is chosen (or its check explicitly skipped).
+    #[derive(Debug)]
+    pub enum IssuerSet {}
+    /// Neither audience nor client id is chosen yet.
+    #[derive(Debug)]
+    pub enum NoAudience {}
+    /// An audience or client id is chosen (or the check explicitly skipped).
+    #[derive(Debug)]
+    pub enum AudienceSet {}
+    /// No keys are given yet.
+    #[derive(Debug)]
+    pub enum NoKeys {}
+    /// Keys are given.
+    #[derive(Debug)]
+    pub enum KeysSet {}
+
+    /// Marks a builder whose issuer is chosen.
+    #[diagnostic::on_unimplemented(
+        message = "the issuer is not chosen",
+        label = "call `.issuer(..)` or `.skip_issuer_check()` before `.build()`"
+    )]
+    pub trait IssuerChosen: sealed::Sealed {}
+    /// Marks a builder whose audience or client id is chosen.
+    #[diagnostic::on_unimplemented(
+        message = "the audience or client id is not chosen",
+        label = "call `.audience(..)`, `.client_id(..)` or `.skip_audience_check()` before `.build()`"
+    )]
+    pub trait AudienceChosen: sealed::Sealed {}
+    /// Marks a builder whose keys are given.
+    #[diagnostic::on_unimplemented(
+        message = "no keys are given",
+        label = "call `.keys(..)` before `.build()`"
+    )]
+    pub trait KeysChosen: sealed::Sealed {}
+
+    impl sealed::Sealed for IssuerSet {}
+    impl sealed::Sealed for AudienceSet {}
+    impl sealed::Sealed for KeysSet {}
+    impl IssuerChosen for IssuerSet {}
+    impl AudienceChosen for AudienceSet {}
+    impl KeysChosen for KeysSet {}
+}
+
+use builder::{
+    AudienceChosen, AudienceSet, IssuerChosen, IssuerSet, KeysChosen, KeysSet, NoAudience,
+    NoIssuer, NoKeys,
+};
+
+impl<I, A, K> AuthorizerBuilder<I, A, K> {
+    fn to<I2, A2, K2>(self) -> AuthorizerBuilder<I2, A2, K2> {
+        AuthorizerBuilder {
+            profile: self.profile,
+            issuer: self.issuer,
+            audiences: self.audiences,
+            client_ids: self.client_ids,
+            keys: self.keys,
+            leeway: self.leeway,
+            algorithms: self.algorithms,
+            max_token_len: self.max_token_len,
+            clock: self.clock,
+            _state: PhantomData,
+        }
+    }
+
+    /// The issuer: `iss` must equal it exactly (no trailing-slash or case folding).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> AuthorizerBuilder<IssuerSet, A, K> {
+        self.issuer = Some(issuer.into().into_boxed_str());
+        self.to()
+    }
+
+    /// Accepts any `iss`. Gives up the check that the token came from your issuer: only the
+    /// keys then tie a token to it.
+    pub fn skip_issuer_check(mut self) -> AuthorizerBuilder<IssuerSet, A, K> {
+        self.issuer = None;
+        self.to()
+    }
+
+    /// Adds an accepted audience: `aud` must hold at least one of those added.
+    pub fn audience(mut self, audience: impl Into<String>) -> AuthorizerBuilder<I, AudienceSet, K> {
+        self.audiences.push(audience.into().into_boxed_str());
+        self.to()
+    }
+
+    /// Adds an accepted client id: `client_id` must be one of those added (for Cognito ID
+    /// tokens, `aud` must hold one).
+    pub fn client_id(mut self, client_id: impl Into<String>) -> AuthorizerBuilder<I, AudienceSet, K> {
+        self.client_ids.push(client_id.into().into_boxed_str());
+        self.to()
+    }
+
+    /// Accepts tokens for any audience and any client. Gives up the check that the token
+    /// was meant for this API: a token the issuer minted for another service passes.
+    pub fn skip_audience_check(mut self) -> AuthorizerBuilder<I, AudienceSet, K> {
+        self.audiences.clear();
+        self.client_ids.clear();
+        self.to()
+    }
+
+    /// The keys that verify signatures.
+    pub fn keys(mut self, keys: KeySet) -> AuthorizerBuilder<I, A, KeysSet> {
+        self.keys = keys;
+        self.to()
+    }
+
+    /// One leeway for `exp`, `nbf` and `iat`. Defaults to 30 seconds.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway.as_secs();
+        self
+    }
+
+    /// The accepted signature algorithms. Defaults to [`AlgorithmSet::DEFAULT`]
+    /// (RS256/384/512, PS256/384/512, ES256/384, EdDSA).
+    pub fn algorithms(mut self, algorithms: AlgorithmSet) -> Self {
+        self.algorithms = algorithms;
+        self
+    }
+
+    /// The longest token accepted, in bytes. Defaults to 8 KiB.
+    pub fn max_token_len(mut self, bytes: usize) -> Self {
+        self.max_token_len = bytes;
+        self
+    }
+
+    /// The clock every time check reads. Defaults to [`SystemClock`].
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+}
+
+impl<I: IssuerChosen, A: AudienceChosen, K: KeysChosen> AuthorizerBuilder<I, A, K> {
+    /// Builds the authorizer.
+    pub fn build(self) -> Authorizer {
+        Authorizer {
+            inner: Arc::new(Inner {
+                policy: Policy {
+                    profile: self.profile,
+                    issuer: self.issuer,
+                    audiences: self.audiences.into(),
+                    client_ids: self.client_ids.into(),
+                    leeway: self.leeway,
+                },
+                keys: self.keys,
+                algorithms: self.algorithms,
+                max_token_len: self.max_token_len,
+                clock: self.clock,
+            }),
+        }
+    }
+}
+
+impl<I, A, K> fmt::Debug for AuthorizerBuilder<I, A, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizerBuilder")
+            .field("profile", &self.profile)
+            .field("issuer", &self.issuer)
+            .field("audiences", &self.audiences)
+            .field("client_ids", &self.client_ids)
+            .field("keys", &self.keys.len())
+            .field("leeway", &self.leeway)
+            .field("algorithms", &self.algorithms)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,305 @@
+//! Errors: [`AuthError`] for one request's token, [`Error`] for setup and key fetching.
+
+use std::fmt;
+
+/// The error code of an RFC 6750 §3.1 challenge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// `invalid_request`: the request is malformed (two credentials, a bad header).
+    InvalidRequest,
+    /// `invalid_token`: the token is expired, revoked, malformed or invalid for another reason.
+    InvalidToken,
+    /// `insufficient_scope`: the token is valid but lacks what the resource requires.
+    InsufficientScope,
+}
+
+impl ErrorCode {
+    /// The code as it appears in `WWW-Authenticate` and in JSON bodies.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidToken => "invalid_token",
+            Self::InsufficientScope => "insufficient_scope",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why one request's token was refused.
+///
+/// Every kind maps to an RFC 6750 error code ([`AuthError::code`]), an HTTP status
+/// ([`AuthError::status`]) and a short description ([`AuthError::description`]) that is
+/// a fixed string: it never echoes anything from the token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuthErrorKind {
+    /// No credential was presented.
+    MissingToken,
+    /// The request carried a malformed or duplicated credential.
+    MalformedRequest,
+    /// The token is longer than the configured limit.
+    TokenTooLarge,
+    /// The token is not a well-formed compact JWS (segments, base64url, JSON objects).
+    Malformed,
+    /// The header names `alg: none` (in any spelling): unsigned tokens are never accepted.
+    UnsignedToken,
+    /// The header names an HMAC algorithm; keys here are asymmetric.
+    SymmetricAlgorithm,
+    /// The header names an algorithm that tokengate does not implement.
+    UnsupportedAlgorithm,
+    /// The header names an algorithm that this authorizer does not allow.
+    DisallowedAlgorithm,
+    /// The header lists a critical extension (`crit`) or unencoded payload (`b64: false`).
+    UnsupportedHeader,
+    /// The token is a nested JWT (`cty: JWT`), which is not accepted.
+    NestedToken,
+    /// The header's `typ` is not the one this profile expects.
+    WrongTokenType,
+    /// No key in the issuer's key set has the token's `kid`.
+    UnknownKey,
+    /// A key was found but does not fit the token's algorithm, or no single key fits.
+    NoMatchingKey,
+    /// The signature does not verify.
+    InvalidSignature,
+    /// A claim has the wrong JSON type or an impossible value.
+    MalformedClaim,
+    /// A required claim is absent.
+    MissingClaim,
+    /// `exp` has passed (beyond the leeway).
+    Expired,
+    /// `nbf` is still in the future (beyond the leeway).
+    NotYetValid,
+    /// `iat` is in the future (beyond the leeway).
+    IssuedInFuture,
+    /// `iss` is not the expected issuer.
+    WrongIssuer,
+    /// `aud` holds none of the expected audiences.
+    WrongAudience,
+    /// The client id (`client_id`, or `aud` for ID tokens) is none of the expected ones.
+    WrongClient,
+    /// `token_use` is not the expected one (an ID token presented as an access token).
+    WrongTokenUse,
+    /// The token is valid but lacks a required scope or group.
+    InsufficientScope,
+    /// The issuer's keys cannot be had right now (outage past the staleness bound, cold start).
+    KeysUnavailable,
+}
+
+impl AuthErrorKind {
+    /// The RFC 6750 error code for this kind, or `None` when the challenge carries no code
+    /// (a missing token, RFC 6750 §3.1) or the failure is not the client's (keys unavailable).
+    pub const fn code(self) -> Option<ErrorCode> {
+        match self {
+            Self::MissingToken | Self::KeysUnavailable => None,
+            Self::MalformedRequest => Some(ErrorCode::InvalidRequest),
+            Self::InsufficientScope => Some(ErrorCode::InsufficientScope),
+            _ => Some(ErrorCode::InvalidToken),
+        }
+    }
+
+    /// The HTTP status: 400, 401, 403, or 503 when keys are unavailable.
+    pub const fn status(self) -> u16 {
+        match self {
+            Self::MalformedRequest => 400,
+            Self::InsufficientScope => 403,
+            Self::KeysUnavailable => 503,
+            _ => 401,
+        }
+    }
+
+    /// A short, fixed description, safe to send to the client.
+    pub const fn description(self) -> &'static str {
+        match self {
+            Self::MissingToken => "no bearer token was presented",
+            Self::MalformedRequest => "the authorization header is malformed",
+            Self::TokenTooLarge => "the token is too large",
+            Self::Malformed => "the token is malformed",
+            Self::UnsignedToken => "unsigned tokens are not accepted",
+            Self::SymmetricAlgorithm => "symmetric signature algorithms are not accepted",
+            Self::UnsupportedAlgorithm => "the signature algorithm is not supported",
+            Self::DisallowedAlgorithm => "the signature algorithm is not allowed",
+            Self::UnsupportedHeader => "the token uses an unsupported header extension",
+            Self::NestedToken => "nested tokens are not accepted",
+            Self::WrongTokenType => "the token type is not accepted",
+            Self::UnknownKey => "the signing key is unknown",
+            Self::NoMatchingKey => "no signing key matches the token",
+            Self::InvalidSignature => "the signature is invalid",
+            Self::MalformedClaim => "a claim is malformed",
+            Self::MissingClaim => "a required claim is missing",
+            Self::Expired => "the token has expired",
+            Self::NotYetValid => "the token is not yet valid",
+            Self::IssuedInFuture => "the token was issued in the future",
+            Self::WrongIssuer => "the token issuer is not accepted",
+            Self::WrongAudience => "the token audience is not accepted",
+            Self::WrongClient => "the token client is not accepted",
+            Self::WrongTokenUse => "the token use is not accepted",
+            Self::InsufficientScope => "the token lacks the required scope",
+            Self::KeysUnavailable => "the signing keys are temporarily unavailable",
+        }
+    }
+}
+
+/// Why one request's token was refused: a kind, plus the claim it concerns where that helps.
+///
+/// The message never contains token contents, so it is safe to log and to send back.
+///
+/// ```
+/// use tokengate::{AuthError, AuthErrorKind, ErrorCode};
+///
+/// let err = AuthError::new(AuthErrorKind::Expired);
+/// assert_eq!(err.status(), 401);
+/// assert_eq!(err.code(), Some(ErrorCode::InvalidToken));
+/// assert_eq!(err.to_string(), "the token has expired");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthError {
+    kind: AuthErrorKind,
+    claim: Option<&'static str>,
+    retry_after: Option<u64>,
+}
+
+impl AuthError {
+    /// An error of this kind.
+    pub const fn new(kind: AuthErrorKind) -> Self {
+        Self {
+            kind,
+            claim: None,
+            retry_after: None,
+        }
+    }
+
+    pub(crate) const fn claim(kind: AuthErrorKind, claim: &'static str) -> Self {
+        Self {
+            kind,
+            claim: Some(claim),
+            retry_after: None,
+        }
+    }
+
+    /// What went wrong.
+    pub const fn kind(&self) -> AuthErrorKind {
+        self.kind
+    }
+
+    /// The claim (or header parameter) the error concerns, when there is one.
+    pub const fn claim_name(&self) -> Option<&'static str> {
+        self.claim
+    }
+
+    /// The RFC 6750 error code; see [`AuthErrorKind::code`].
+    pub const fn code(&self) -> Option<ErrorCode> {
+        self.kind.code()
+    }
+
+    /// The HTTP status; see [`AuthErrorKind::status`].
+    pub const fn status(&self) -> u16 {
+        self.kind.status()
+    }
+
+    /// A short, fixed description, safe to send to the client.
+    pub const fn description(&self) -> &'static str {
+        self.kind.description()
+    }
+
+    /// Seconds after which a retry may succeed (for [`AuthErrorKind::KeysUnavailable`]).
+    pub const fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
+
+    /// Sets the retry hint.
+    #[must_use]
+    pub const fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+}
+
+impl From<AuthErrorKind> for AuthError {
+    fn from(kind: AuthErrorKind) -> Self {
+        Self::new(kind)
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())?;
+        if let Some(claim) = self.claim {
+            write!(f, " ({claim})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+/// An error while setting up: parsing a key set, preparing a key, fetching keys.
+///
+/// ```
+/// use tokengate::KeySet;
+///
+/// let err = KeySet::from_jwks_json(b"not json").unwrap_err();
+/// assert!(err.to_string().contains("key set"));
+/// ```
+#[derive(Debug)]
+pub struct Error(Box<ErrorKind>);
+
+/// What kind of setup error happened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A JWKS document could not be parsed.
+    #[error("invalid key set: {0}")]
+    InvalidKeySet(String),
+    /// A key set held no key that can verify signatures.
+    #[error("the key set holds no usable signing key")]
+    NoUsableKeys,
+    /// A key set held more keys than the configured limit.
+    #[error("the key set holds {count} keys, more than the limit of {limit}")]
+    TooManyKeys {
+        /// Keys in the document.
+        count: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// A single key was refused.
+    #[error("key rejected: {0}")]
+    KeyRejected(String),
+    /// A configuration value is invalid.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind) -> Self {
+        Self(Box::new(kind))
+    }
+
+    /// What kind of error this is.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.0
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Self {
+        Self::new(kind)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}

@@ -1,0 +1,54 @@
+//! tokengate checks OAuth 2.0 bearer tokens for resource servers, and ships a Cognito-shaped
+//! mock authorization server to test them with.
+//!
+//! The core is an [`Authorizer`]: given an issuer's keys and a policy, it validates a JWT
+//! access token (signature, expiry, issuer, audience or client id, token use, scopes) and
+//! returns typed [`Claims`]. It needs no HTTP and no runtime beyond a future to await.
+//!
+//! ```
+//! use tokengate::{Authorizer, AuthErrorKind, KeySet, Profile};
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), tokengate::Error> {
+//! let jwks = br#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1",
+//!     "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+//! let authorizer = Authorizer::builder(Profile::generic())
+//!     .issuer("https://issuer.example")
+//!     .audience("https://api.example")
+//!     .keys(KeySet::from_jwks_json(jwks)?)
+//!     .build();
+//!
+//! // An unsigned token never passes, whatever it claims.
+//! let unsigned = "eyJhbGciOiJub25lIn0.eyJpc3MiOiJodHRwczovL2lzc3Vlci5leGFtcGxlIn0.";
+//! let err = authorizer.authorize::<()>(unsigned).await.unwrap_err();
+//! assert_eq!(err.kind(), AuthErrorKind::UnsignedToken);
+//! # Ok(()) }
+//! ```
+//!
+//! # Features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `axum` | extractors for `Claims<T>` in handlers |
+//! | `tonic` | gRPC status mapping and per-method requirements |
+//! | `mock` | the test-mode, Cognito-shaped authorization server |
+//!
+//! None is needed for the core.
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod algorithm;
+mod authorizer;
+mod claims;
+mod clock;
+mod error;
+mod jwks;
+mod validate;
+
+pub use algorithm::{Algorithm, AlgorithmSet};
+pub use authorizer::{Authorizer, AuthorizerBuilder, builder};
+pub use claims::{Claims, NameSet, TokenUse};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{AuthError, AuthErrorKind, Error, ErrorCode, ErrorKind};
+pub use jwks::{KeySet, SkippedKey, VerifyingKey};
+pub use validate::Profile;

@@ -1,0 +1,221 @@
+//! Compact JWS serialization (RFC 7515 §7.1) and the JOSE header (§4), checked before any crypto.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+use crate::algorithm::{Algorithm, AlgorithmSet};
+use crate::claims::Str;
+use crate::error::{AuthError, AuthErrorKind};
+
+/// A token split into its three segments.
+#[derive(Debug)]
+pub(crate) struct Compact<'a> {
+    pub(crate) header: &'a str,
+    pub(crate) payload: &'a str,
+    /// `header.payload`, the bytes the signature covers.
+    pub(crate) signing_input: &'a str,
+    pub(crate) signature: &'a str,
+}
+
+/// RSA-8192 signatures are 1024 bytes, the longest accepted.
+pub(crate) const MAX_SIGNATURE_LEN: usize = 1024;
+
+impl<'a> Compact<'a> {
+    /// Splits a token into exactly three non-empty base64url segments.
+    pub(crate) fn split(token: &'a str, max_len: usize) -> Result<Self, AuthError> {
+        if token.len() > max_len {
+            return Err(AuthErrorKind::TokenTooLarge.into());
+        }
+        let mut parts = token.splitn(4, '.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(AuthErrorKind::Malformed.into());
+        };
+        if header.is_empty() || payload.is_empty() {
+            return Err(AuthErrorKind::Malformed.into());
+        }
+        if signature.is_empty() {
+            // An empty signature is what `alg: none` produces.
+            return Err(AuthErrorKind::UnsignedToken.into());
+        }
+        Ok(Self {
+            header,
+            payload,
+            signing_input: &token[..header.len() + 1 + payload.len()],
+            signature,
+        })
+    }
+
+    /// Decodes the signature into `buf`, returning its length.
+    pub(crate) fn decode_signature(
+        &self,
+        buf: &mut [u8; MAX_SIGNATURE_LEN],
+    ) -> Result<usize, AuthError> {
+        // base64 needs room for whole 3-byte groups; refuse early what cannot fit.
+        if self.signature.len() > MAX_SIGNATURE_LEN * 4 / 3 + 3 {
+            return Err(AuthErrorKind::Malformed.into());
+        }
+        URL_SAFE_NO_PAD
+            .decode_slice(self.signature, buf)
+            .map_err(|_| AuthErrorKind::Malformed.into())
+    }
+
+    /// Decodes the payload segment.
+    pub(crate) fn decode_payload(&self) -> Result<Vec<u8>, AuthError> {
+        decode_segment(self.payload)
+    }
+}
+
+pub(crate) fn decode_segment(segment: &str) -> Result<Vec<u8>, AuthError> {
+    URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| AuthErrorKind::Malformed.into())
+}
+
+#[derive(Deserialize)]
+struct RawHeader<'a> {
+    #[serde(borrow)]
+    alg: Str<'a>,
+    #[serde(borrow)]
+    kid: Option<Str<'a>>,
+    #[serde(borrow)]
+    typ: Option<Str<'a>>,
+    #[serde(borrow)]
+    cty: Option<Str<'a>>,
+    crit: Option<IgnoredAny>,
+    b64: Option<bool>,
+    // `jku`, `x5u`, `jwk`, `x5c`, `x5t` are never read: a key never comes from the token.
+}
+
+/// The header parameters tokengate uses.
+#[derive(Debug)]
+pub(crate) struct Header {
+    pub(crate) alg: Algorithm,
+    pub(crate) kid: Option<Box<str>>,
+    pub(crate) typ: Option<Box<str>>,
+}
+
+impl Header {
+    /// Decodes and checks the header (RFC 7515 §4.1, RFC 8725 §3.1–3.2).
+    pub(crate) fn parse(segment: &str, allowed: AlgorithmSet) -> Result<Self, AuthError> {
+        let json = decode_segment(segment)?;
+        if !super::starts_as_object(&json) {
+            return Err(AuthErrorKind::Malformed.into());
+        }
+        let raw: RawHeader<'_> =
+            serde_json::from_slice(&json).map_err(|_| AuthErrorKind::Malformed)?;
+        let name = raw.alg.0.as_ref();
+        if name.eq_ignore_ascii_case("none") {
+            return Err(AuthErrorKind::UnsignedToken.into());
+        }
+        if name.len() == 5 && name[..2].eq_ignore_ascii_case("hs") {
+            return Err(AuthErrorKind::SymmetricAlgorithm.into());
+        }
+        let alg = Algorithm::from_name(name).ok_or(AuthErrorKind::UnsupportedAlgorithm)?;
+        if !allowed.contains(alg) {
+            return Err(AuthErrorKind::DisallowedAlgorithm.into());
+        }
+        // RFC 7515 §4.1.11: tokengate understands no extension, so any `crit` is refused;
+        // RFC 7797: an unencoded payload (`b64: false`) is refused too.
+        if raw.crit.is_some() || raw.b64 == Some(false) {
+            return Err(AuthError::claim(AuthErrorKind::UnsupportedHeader, "crit"));
+        }
+        if raw
+            .cty
+            .as_ref()
+            .is_some_and(|c| c.0.eq_ignore_ascii_case("jwt"))
+        {
+            return Err(AuthErrorKind::NestedToken.into());
+        }
+        Ok(Self {
+            alg,
+            kid: raw.kid.map(|k| k.0.into()),
+            typ: raw.typ.map(|t| t.0.into()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(json: &str) -> String {
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    fn header(json: &str) -> Result<Header, AuthErrorKind> {
+        Header::parse(&seg(json), AlgorithmSet::DEFAULT).map_err(|e| e.kind())
+    }
+
+    #[test]
+    fn split_refuses_wrong_segment_counts() {
+        assert!(Compact::split("a.b.c", 100).is_ok());
+        for bad in ["a.b", "a.b.c.d", "a..c", ".b.c", "abc", ""] {
+            assert_eq!(
+                Compact::split(bad, 100).unwrap_err().kind(),
+                AuthErrorKind::Malformed,
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            Compact::split("a.b.", 100).unwrap_err().kind(),
+            AuthErrorKind::UnsignedToken
+        );
+        assert_eq!(
+            Compact::split("a.b.c", 4).unwrap_err().kind(),
+            AuthErrorKind::TokenTooLarge
+        );
+    }
+
+    #[test]
+    fn alg_none_is_refused_in_every_spelling() {
+        for alg in ["none", "None", "NONE", "nOnE"] {
+            assert_eq!(
+                header(&format!(r#"{{"alg":"{alg}"}}"#)).unwrap_err(),
+                AuthErrorKind::UnsignedToken
+            );
+        }
+    }
+
+    #[test]
+    fn hmac_algs_are_refused() {
+        for alg in ["HS256", "HS384", "HS512", "hs256"] {
+            assert_eq!(
+                header(&format!(r#"{{"alg":"{alg}"}}"#)).unwrap_err(),
+                AuthErrorKind::SymmetricAlgorithm
+            );
+        }
+    }
+
+    #[test]
+    fn header_rules() {
+        assert_eq!(header(r#"{"alg":"rs256"}"#).unwrap_err(), AuthErrorKind::UnsupportedAlgorithm);
+        assert_eq!(header(r#"{"alg":"ES512"}"#).unwrap_err(), AuthErrorKind::DisallowedAlgorithm);
+        assert_eq!(
+            header(r#"{"alg":"RS256","crit":["exp"]}"#).unwrap_err(),
+            AuthErrorKind::UnsupportedHeader
+        );
+        assert_eq!(
+            header(r#"{"alg":"RS256","b64":false}"#).unwrap_err(),
+            AuthErrorKind::UnsupportedHeader
+        );
+        assert_eq!(header(r#"{"alg":"RS256","cty":"JWT"}"#).unwrap_err(), AuthErrorKind::NestedToken);
+        assert_eq!(header(r#"["RS256"]"#).unwrap_err(), AuthErrorKind::Malformed);
+        assert_eq!(header(r#"{"alg":"RS256","alg":"RS256"}"#).unwrap_err(), AuthErrorKind::Malformed);
+        assert_eq!(header(r#"{"alg":1}"#).unwrap_err(), AuthErrorKind::Malformed);
+        let ok = header(r#"{"alg":"RS256","kid":"k1","jku":"https://evil","x5u":"https://evil"}"#)
+            .expect("valid");
+        assert_eq!(ok.alg, Algorithm::RS256);
+        assert_eq!(ok.kid.as_deref(), Some("k1"));
+    }
+
+    #[test]
+    fn padded_or_non_url_base64_is_malformed() {
+        assert!(decode_segment("eyJhIjoxfQ==").is_err());
+        assert!(decode_segment("eyJhIjoxfQ").is_ok());
+        assert!(decode_segment("ab+/").is_err());
+    }
+}
