@@ -14,8 +14,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, AuthErrorKind};
 use crate::jwks::KeySet;
 use crate::validate::{
-    Compact, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, Header, MAX_SIGNATURE_LEN, Policy, Profile,
-    starts_as_object,
+    Compact, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, Header, MAX_SIGNATURE_LEN, Policy,
+    Profile, starts_as_object,
 };
 
 /// Validates access tokens: signature, registered claims and the profile's rules.
@@ -182,8 +182,10 @@ pub struct AuthorizerBuilder<I, A, K> {
     algorithms: AlgorithmSet,
     max_token_len: usize,
     clock: Arc<dyn Clock>,
-    _state: PhantomData<fn() -> (I, A, K)>,
+    _state: States<I, A, K>,
 }
+
+type States<I, A, K> = PhantomData<fn() -> (I, A, K)>;
 
 /// Type states of [`AuthorizerBuilder`].
 pub mod builder {
@@ -279,7 +281,10 @@ impl<I, A, K> AuthorizerBuilder<I, A, K> {
 
     /// Adds an accepted client id: `client_id` must be one of those added (for Cognito ID
     /// tokens, `aud` must hold one).
-    pub fn client_id(mut self, client_id: impl Into<String>) -> AuthorizerBuilder<I, AudienceSet, K> {
+    pub fn client_id(
+        mut self,
+        client_id: impl Into<String>,
+    ) -> AuthorizerBuilder<I, AudienceSet, K> {
         self.client_ids.push(client_id.into().into_boxed_str());
         self.to()
     }
@@ -324,9 +329,14 @@ impl<I, A, K> AuthorizerBuilder<I, A, K> {
     }
 }
 
-impl<I: IssuerChosen, A: AudienceChosen, K: KeysChosen> AuthorizerBuilder<I, A, K> {
+impl<I, A, K> AuthorizerBuilder<I, A, K> {
     /// Builds the authorizer.
-    pub fn build(self) -> Authorizer {
+    pub fn build(self) -> Authorizer
+    where
+        I: IssuerChosen,
+        A: AudienceChosen,
+        K: KeysChosen,
+    {
         Authorizer {
             inner: Arc::new(Inner {
                 policy: Policy {

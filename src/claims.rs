@@ -5,8 +5,8 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
 /// What a Cognito token is for: the `token_use` claim.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -95,8 +95,7 @@ impl fmt::Display for NameSet {
 /// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
 pub(crate) fn is_scope_token(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 
@@ -206,7 +205,7 @@ impl<'de> Deserialize<'de> for NumericDate {
                     .and_then(|v| self.visit_u64(v))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                if !v.is_finite() || v < 0.0 || v > MAX_NUMERIC_DATE {
+                if !v.is_finite() || !(0.0..=MAX_NUMERIC_DATE).contains(&v) {
                     return Err(E::custom("date out of range"));
                 }
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -311,7 +310,10 @@ impl Registered {
             raw.groups.as_ref()
         };
         Self {
-            iss: raw.iss.as_ref().map_or_else(Box::default, |s| s.0.as_ref().into()),
+            iss: raw
+                .iss
+                .as_ref()
+                .map_or_else(Box::default, |s| s.0.as_ref().into()),
             sub: boxed(raw.sub.as_ref()),
             aud: raw
                 .aud

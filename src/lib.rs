@@ -52,3 +52,8 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthError, AuthErrorKind, Error, ErrorCode, ErrorKind};
 pub use jwks::{KeySet, SkippedKey, VerifyingKey};
 pub use validate::Profile;
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

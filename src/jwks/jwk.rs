@@ -101,15 +101,15 @@ impl VerifyingKey {
     /// [`ErrorKind::KeyRejected`] naming the reason.
     pub fn from_jwk(jwk: &serde_json::Value) -> Result<Self, Error> {
         let raw = RawJwk::deserialize(jwk).map_err(|e| rejected(format!("not a JWK: {e}")))?;
-        if let Some(use_) = &raw.use_ {
-            if use_ != "sig" {
-                return Err(rejected(format!("`use` is `{use_}`, not `sig`")));
-            }
+        if let Some(use_) = &raw.use_
+            && use_ != "sig"
+        {
+            return Err(rejected(format!("`use` is `{use_}`, not `sig`")));
         }
-        if let Some(ops) = &raw.key_ops {
-            if !ops.iter().any(|op| op == "verify") {
-                return Err(rejected("`key_ops` does not include `verify`"));
-            }
+        if let Some(ops) = &raw.key_ops
+            && !ops.iter().any(|op| op == "verify")
+        {
+            return Err(rejected("`key_ops` does not include `verify`"));
         }
         if raw.d.is_some() {
             return Err(rejected("private key material in a public key set"));
@@ -234,7 +234,9 @@ impl VerifyingKey {
             };
         let len = curve.coordinate_len();
         if x.len() != len || y.len() != len {
-            return Err(rejected("EC coordinates have the wrong length for the curve"));
+            return Err(rejected(
+                "EC coordinates have the wrong length for the curve",
+            ));
         }
         // SEC 1 §2.3.3 uncompressed point: 0x04 || x || y.
         let mut point = Vec::with_capacity(1 + 2 * len);
@@ -303,10 +305,10 @@ impl VerifyingKey {
     /// Verifies `signature` over `message` with `alg`.
     pub(crate) fn verify(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
         // RFC 7518 §3.4: an ECDSA signature is R || S, each exactly the coordinate length.
-        if let KeyFamily::Ec(curve) = self.family {
-            if signature.len() != 2 * curve.coordinate_len() {
-                return false;
-            }
+        if let KeyFamily::Ec(curve) = self.family
+            && signature.len() != 2 * curve.coordinate_len()
+        {
+            return false;
         }
         self.verifiers
             .iter()

@@ -192,8 +192,14 @@ mod tests {
 
     #[test]
     fn header_rules() {
-        assert_eq!(header(r#"{"alg":"rs256"}"#).unwrap_err(), AuthErrorKind::UnsupportedAlgorithm);
-        assert_eq!(header(r#"{"alg":"ES512"}"#).unwrap_err(), AuthErrorKind::DisallowedAlgorithm);
+        assert_eq!(
+            header(r#"{"alg":"rs256"}"#).unwrap_err(),
+            AuthErrorKind::UnsupportedAlgorithm
+        );
+        assert_eq!(
+            header(r#"{"alg":"ES512"}"#).unwrap_err(),
+            AuthErrorKind::DisallowedAlgorithm
+        );
         assert_eq!(
             header(r#"{"alg":"RS256","crit":["exp"]}"#).unwrap_err(),
             AuthErrorKind::UnsupportedHeader
@@ -202,10 +208,22 @@ mod tests {
             header(r#"{"alg":"RS256","b64":false}"#).unwrap_err(),
             AuthErrorKind::UnsupportedHeader
         );
-        assert_eq!(header(r#"{"alg":"RS256","cty":"JWT"}"#).unwrap_err(), AuthErrorKind::NestedToken);
-        assert_eq!(header(r#"["RS256"]"#).unwrap_err(), AuthErrorKind::Malformed);
-        assert_eq!(header(r#"{"alg":"RS256","alg":"RS256"}"#).unwrap_err(), AuthErrorKind::Malformed);
-        assert_eq!(header(r#"{"alg":1}"#).unwrap_err(), AuthErrorKind::Malformed);
+        assert_eq!(
+            header(r#"{"alg":"RS256","cty":"JWT"}"#).unwrap_err(),
+            AuthErrorKind::NestedToken
+        );
+        assert_eq!(
+            header(r#"["RS256"]"#).unwrap_err(),
+            AuthErrorKind::Malformed
+        );
+        assert_eq!(
+            header(r#"{"alg":"RS256","alg":"RS256"}"#).unwrap_err(),
+            AuthErrorKind::Malformed
+        );
+        assert_eq!(
+            header(r#"{"alg":1}"#).unwrap_err(),
+            AuthErrorKind::Malformed
+        );
         let ok = header(r#"{"alg":"RS256","kid":"k1","jku":"https://evil","x5u":"https://evil"}"#)
             .expect("valid");
         assert_eq!(ok.alg, Algorithm::RS256);

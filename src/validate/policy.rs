@@ -68,16 +68,25 @@ impl Policy {
         if now >= exp.saturating_add(leeway) {
             return Err(AuthError::claim(AuthErrorKind::Expired, "exp"));
         }
-        if raw.nbf.is_some_and(|nbf| nbf.0 > now.saturating_add(leeway)) {
+        if raw
+            .nbf
+            .is_some_and(|nbf| nbf.0 > now.saturating_add(leeway))
+        {
             return Err(AuthError::claim(AuthErrorKind::NotYetValid, "nbf"));
         }
-        if raw.iat.is_some_and(|iat| iat.0 > now.saturating_add(leeway)) {
+        if raw
+            .iat
+            .is_some_and(|iat| iat.0 > now.saturating_add(leeway))
+        {
             return Err(AuthError::claim(AuthErrorKind::IssuedInFuture, "iat"));
         }
-        if let Some(expected) = profile.token_use() {
-            if raw.token_use.as_ref().is_none_or(|u| *u.0 != *expected.as_str()) {
-                return Err(AuthError::claim(AuthErrorKind::WrongTokenUse, "token_use"));
-            }
+        if let Some(expected) = profile.token_use()
+            && raw
+                .token_use
+                .as_ref()
+                .is_none_or(|u| *u.0 != *expected.as_str())
+        {
+            return Err(AuthError::claim(AuthErrorKind::WrongTokenUse, "token_use"));
         }
         let aud = raw.aud.as_ref().map_or(&[][..], OneOrMany::as_slice);
         if !self.audiences.is_empty() && !any_of(aud, &self.audiences) {
@@ -100,10 +109,10 @@ impl Policy {
 
     fn scopes(&self, raw: &RawClaims<'_>) -> Result<NameSet, AuthError> {
         let malformed = |claim| AuthError::claim(AuthErrorKind::MalformedClaim, claim);
-        if self.profile.reads_scope() {
-            if let Some(scope) = &raw.scope {
-                return parse_scope_string(&scope.0).ok_or(malformed("scope"));
-            }
+        if self.profile.reads_scope()
+            && let Some(scope) = &raw.scope
+        {
+            return parse_scope_string(&scope.0).ok_or(malformed("scope"));
         }
         if self.profile.reads_scp() {
             match &raw.scp {
