@@ -6,13 +6,14 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::Deserialize;
 use serde::de::{DeserializeOwned, IntoDeserializer};
 
 use crate::algorithm::AlgorithmSet;
-use crate::claims::{Claims, RawClaims, Registered};
+use crate::claims::{Claims, RawClaims, Registered, Str};
 use crate::clock::{Clock, SystemClock};
-use crate::error::{AuthError, AuthErrorKind};
-use crate::jwks::KeySet;
+use crate::error::{AuthError, AuthErrorKind, Error, ErrorKind};
+use crate::jwks::{KeyCache, KeySet, KeySetHealth, Lookup, RemoteJwks};
 use crate::validate::{
     Compact, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, Header, MAX_SIGNATURE_LEN, Policy,
     Profile, starts_as_object,
@@ -20,9 +21,9 @@ use crate::validate::{
 
 /// Validates access tokens: signature, registered claims and the profile's rules.
 ///
-/// Cheap to clone; share one per issuer across the whole service. Built with
-/// [`Authorizer::builder`], which does not compile until the issuer and the audience (or
-/// client id) are chosen or explicitly skipped, and keys are given.
+/// Cheap to clone; share one across the whole service. Built with [`Authorizer::builder`],
+/// which does not compile until the issuer and the audience (or client id) are chosen or
+/// explicitly skipped, and keys are given. Several issuers combine with [`Authorizer::any_of`].
 ///
 /// # Example
 ///
@@ -46,15 +47,39 @@ use crate::validate::{
 /// ```
 #[derive(Clone)]
 pub struct Authorizer {
-    inner: Arc<Inner>,
+    issuers: Arc<[Issuer]>,
+    /// The largest `max_token_len` among the issuers: the first, issuer-blind limit.
+    max_token_len: usize,
 }
 
-struct Inner {
+/// One issuer: its policy, its keys, its limits.
+#[derive(Clone)]
+struct Issuer {
     policy: Policy,
-    keys: KeySet,
+    keys: KeySource,
     algorithms: AlgorithmSet,
     max_token_len: usize,
     clock: Arc<dyn Clock>,
+}
+
+#[derive(Clone, Debug)]
+enum KeySource {
+    Static(KeySet),
+    Remote(KeyCache),
+}
+
+/// The registered claim read to choose among several issuers.
+#[derive(Deserialize)]
+struct IssuerOnly<'a> {
+    #[serde(borrow)]
+    iss: Option<Str<'a>>,
+}
+
+enum Next<T> {
+    Done(Result<Claims<T>, AuthError>),
+    /// Fetch keys (joining a fetch in flight); `Some(generation)` of the set that lacked the
+    /// `kid`, `None` when there was no set at all.
+    Refetch(Option<u64>),
 }
 
 impl Authorizer {
@@ -65,12 +90,52 @@ impl Authorizer {
             issuer: None,
             audiences: Vec::new(),
             client_ids: Vec::new(),
-            keys: KeySet::default(),
+            keys: KeySourceConfig::Static(KeySet::default()),
             leeway: DEFAULT_LEEWAY_SECS,
             algorithms: AlgorithmSet::DEFAULT,
             max_token_len: DEFAULT_MAX_TOKEN_LEN,
             clock: Arc::new(SystemClock),
             _state: PhantomData,
+        }
+    }
+
+    /// One authorizer for several issuers. A token's unverified `iss` picks the issuer, only
+    /// among these; a token naming any other issuer is refused before any key is looked up,
+    /// and no URL is ever taken from a token.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Combine`] when none is given, when one skips the issuer check, or when two
+    /// name the same issuer.
+    pub fn any_of(authorizers: impl IntoIterator<Item = Authorizer>) -> Result<Self, Error> {
+        let issuers: Vec<Issuer> = authorizers
+            .into_iter()
+            .flat_map(|a| a.issuers.iter().cloned().collect::<Vec<_>>())
+            .collect();
+        if issuers.is_empty() {
+            return Err(ErrorKind::Combine("no authorizer was given").into());
+        }
+        for (i, issuer) in issuers.iter().enumerate() {
+            let Some(name) = &issuer.policy.issuer else {
+                return Err(ErrorKind::Combine(
+                    "an authorizer that skips the issuer check cannot be combined",
+                )
+                .into());
+            };
+            if issuers[..i]
+                .iter()
+                .any(|o| o.policy.issuer.as_ref() == Some(name))
+            {
+                return Err(ErrorKind::Combine("two authorizers name the same issuer").into());
+            }
+        }
+        Ok(Self::from_issuers(issuers))
+    }
+
+    fn from_issuers(issuers: Vec<Issuer>) -> Self {
+        Self {
+            max_token_len: issuers.iter().map(|i| i.max_token_len).max().unwrap_or(0),
+            issuers: issuers.into(),
         }
     }
 
@@ -82,28 +147,169 @@ impl Authorizer {
     /// key chosen by `kid` and `alg`; signature; then `iss`, `exp`, `nbf`, `iat` (one leeway),
     /// the profile's required claims and `token_use`, audience or client id; scopes.
     ///
+    /// With remote keys, an unknown `kid` waits for one shared refetch when the last fetch is
+    /// older than the cooldown, and is refused at once otherwise.
+    ///
     /// # Errors
     ///
-    /// An [`AuthError`] whose kind names the first rule the token broke.
+    /// An [`AuthError`] whose kind names the first rule the token broke, or
+    /// [`AuthErrorKind::KeysUnavailable`] when the issuer's keys cannot be had.
     pub async fn authorize<T>(&self, token: &str) -> Result<Claims<T>, AuthError>
     where
         T: DeserializeOwned + 'static,
     {
-        self.verify(token, &self.inner.keys)
+        let compact = Compact::split(token, self.max_token_len)?;
+        let (issuer, payload) = match &*self.issuers {
+            [single] => (single, None),
+            many => {
+                let payload = decode_payload(&compact)?;
+                let peek: IssuerOnly<'_> =
+                    serde_json::from_slice(&payload).map_err(|_| AuthErrorKind::MalformedClaim)?;
+                let iss = peek.iss.as_ref().map(|s| &*s.0);
+                let issuer = many
+                    .iter()
+                    .find(|i| i.policy.issuer.as_deref() == iss && iss.is_some())
+                    .ok_or(AuthError::claim(AuthErrorKind::WrongIssuer, "iss"))?;
+                (issuer, Some(payload))
+            }
+        };
+        issuer.authorize(token, &compact, payload).await
     }
 
-    fn verify<T>(&self, token: &str, keys: &KeySet) -> Result<Claims<T>, AuthError>
+    /// Fetches every remote key set that has none yet, and waits for it. Services that want
+    /// keys before they take traffic call this at startup; without it the first request
+    /// fetches them.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::KeysUnavailable`] naming the issuer whose keys could not be fetched.
+    pub async fn ready(&self) -> Result<(), Error> {
+        for issuer in self.issuers.iter() {
+            if let KeySource::Remote(cache) = &issuer.keys
+                && !cache.has_keys()
+            {
+                cache.refresh().await.map_err(|source| {
+                    Error::new(ErrorKind::KeysUnavailable {
+                        issuer: issuer
+                            .policy
+                            .issuer
+                            .as_deref()
+                            .unwrap_or_default()
+                            .to_owned(),
+                        source,
+                    })
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The state of each issuer's keys, for health endpoints and logs.
+    pub fn health(&self) -> Vec<KeySetHealth> {
+        self.issuers
+            .iter()
+            .map(|issuer| {
+                let name = issuer.policy.issuer.as_deref();
+                match &issuer.keys {
+                    KeySource::Remote(cache) => cache.health(name),
+                    KeySource::Static(set) => KeySetHealth::of_static(name, set),
+                }
+            })
+            .collect()
+    }
+
+    /// The expected issuers (none when the issuer check was skipped).
+    pub fn issuers(&self) -> impl Iterator<Item = &str> {
+        self.issuers
+            .iter()
+            .filter_map(|i| i.policy.issuer.as_deref())
+    }
+}
+
+fn decode_payload(compact: &Compact<'_>) -> Result<Vec<u8>, AuthError> {
+    let payload = compact.decode_payload()?;
+    if starts_as_object(&payload) {
+        Ok(payload)
+    } else {
+        Err(AuthErrorKind::Malformed.into())
+    }
+}
+
+impl Issuer {
+    async fn authorize<T>(
+        &self,
+        token: &str,
+        compact: &Compact<'_>,
+        payload: Option<Vec<u8>>,
+    ) -> Result<Claims<T>, AuthError>
     where
         T: DeserializeOwned + 'static,
     {
-        let inner = &*self.inner;
-        let compact = Compact::split(token, inner.max_token_len)?;
-        let header = Header::parse(compact.header, inner.algorithms)?;
-        inner.policy.check_header(&header)?;
-        let payload = compact.decode_payload()?;
-        if !starts_as_object(&payload) {
-            return Err(AuthErrorKind::Malformed.into());
+        if token.len() > self.max_token_len {
+            return Err(AuthErrorKind::TokenTooLarge.into());
         }
+        let header = Header::parse(compact.header, self.algorithms)?;
+        self.policy.check_header(&header)?;
+        let payload = match payload {
+            Some(payload) => payload,
+            None => decode_payload(compact)?,
+        };
+        let cache = match &self.keys {
+            KeySource::Static(keys) => return self.verify(keys, compact, &header, &payload),
+            KeySource::Remote(cache) => cache,
+        };
+        let mut refetched = false;
+        loop {
+            let next = {
+                let guard = cache.load();
+                match cache.lookup(guard.as_deref()) {
+                    Lookup::Ready(snapshot) => {
+                        match self.verify(&snapshot.keys, compact, &header, &payload) {
+                            Err(e) if e.kind() == AuthErrorKind::UnknownKey && !refetched => {
+                                Next::Refetch(Some(snapshot.generation()))
+                            }
+                            done => Next::Done(done),
+                        }
+                    }
+                    Lookup::Stale => {
+                        // Past the staleness bound: ask for keys (at most once per cooldown)
+                        // without making this request wait.
+                        cache.kick();
+                        Next::Done(Err(cache.unavailable()))
+                    }
+                    Lookup::Cold if !refetched => Next::Refetch(None),
+                    Lookup::Cold => Next::Done(Err(cache.unavailable())),
+                }
+            };
+            let seen = match next {
+                Next::Done(result) => return result,
+                Next::Refetch(seen) => seen,
+            };
+            refetched = true;
+            let missing = || match seen {
+                Some(_) => AuthError::new(AuthErrorKind::UnknownKey),
+                None => cache.unavailable(),
+            };
+            match cache.refetch_within_cooldown().await {
+                Some(Ok(())) => {}
+                Some(Err(_)) => return Err(missing()),
+                // Within the cooldown: answer at once, unless a newer set came in meanwhile.
+                None if seen.is_some_and(|g| cache.newer_than(g)) => {}
+                None => return Err(missing()),
+            }
+        }
+    }
+
+    fn verify<T>(
+        &self,
+        keys: &KeySet,
+        compact: &Compact<'_>,
+        header: &Header,
+        payload: &[u8],
+    ) -> Result<Claims<T>, AuthError>
+    where
+        T: DeserializeOwned + 'static,
+    {
         let key = keys.select(header.alg, header.kid.as_deref())?;
         let mut signature = [0u8; MAX_SIGNATURE_LEN];
         let len = compact.decode_signature(&mut signature)?;
@@ -115,47 +321,47 @@ impl Authorizer {
             return Err(AuthErrorKind::InvalidSignature.into());
         }
         let raw: RawClaims<'_> =
-            serde_json::from_slice(&payload).map_err(|_| AuthErrorKind::MalformedClaim)?;
-        let (exp, scopes) = inner.policy.check_claims(&raw, inner.clock.now_unix())?;
+            serde_json::from_slice(payload).map_err(|_| AuthErrorKind::MalformedClaim)?;
+        let (exp, scopes) = self.policy.check_claims(&raw, self.clock.now_unix())?;
         let registered =
-            Registered::from_raw(&raw, exp, scopes, inner.policy.profile.cognito_groups());
+            Registered::from_raw(&raw, exp, scopes, self.policy.profile.cognito_groups());
         let custom = if TypeId::of::<T>() == TypeId::of::<()>() {
             // `()` reads nothing: skip a second pass over the payload.
             T::deserialize(().into_deserializer())
                 .map_err(|_: serde::de::value::Error| AuthErrorKind::MalformedClaim)?
         } else {
-            serde_json::from_slice(&payload)
+            serde_json::from_slice(payload)
                 .map_err(|_| AuthError::claim(AuthErrorKind::MalformedClaim, "custom claims"))?
         };
         Ok(Claims::new(registered, custom))
     }
+}
 
-    /// The profile this authorizer enforces.
-    pub fn profile(&self) -> Profile {
-        self.inner.policy.profile
-    }
-
-    /// The expected issuer, or `None` when the issuer check was skipped.
-    pub fn issuer(&self) -> Option<&str> {
-        self.inner.policy.issuer.as_deref()
-    }
-
-    /// The current key set.
-    pub fn keys(&self) -> &KeySet {
-        &self.inner.keys
+impl fmt::Debug for Issuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Issuer")
+            .field("policy", &self.policy)
+            .field("keys", &self.keys)
+            .field("algorithms", &self.algorithms)
+            .field("max_token_len", &self.max_token_len)
+            .field("clock", &self.clock)
+            .finish()
     }
 }
 
 impl fmt::Debug for Authorizer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Authorizer")
-            .field("policy", &self.inner.policy)
-            .field("keys", &self.inner.keys.len())
-            .field("algorithms", &self.inner.algorithms)
-            .field("max_token_len", &self.inner.max_token_len)
-            .field("clock", &self.inner.clock)
+            .field("issuers", &self.issuers)
             .finish()
     }
+}
+
+/// Where the builder's keys come from.
+#[derive(Debug)]
+enum KeySourceConfig {
+    Static(KeySet),
+    Remote(Box<RemoteJwks>),
 }
 
 /// Builds an [`Authorizer`]. The type parameters track the mandatory choices; see
@@ -177,7 +383,7 @@ pub struct AuthorizerBuilder<I, A, K> {
     issuer: Option<Box<str>>,
     audiences: Vec<Box<str>>,
     client_ids: Vec<Box<str>>,
-    keys: KeySet,
+    keys: KeySourceConfig,
     leeway: u64,
     algorithms: AlgorithmSet,
     max_token_len: usize,
@@ -297,9 +503,27 @@ impl<I, A, K> AuthorizerBuilder<I, A, K> {
         self.to()
     }
 
-    /// The keys that verify signatures.
+    /// Static keys that verify signatures: a set known in advance, never refreshed.
     pub fn keys(mut self, keys: KeySet) -> AuthorizerBuilder<I, A, KeysSet> {
-        self.keys = keys;
+        self.keys = KeySourceConfig::Static(keys);
+        self.to()
+    }
+
+    /// Keys fetched from the issuer and cached: by discovery or from a JWKS URL.
+    ///
+    /// ```
+    /// use tokengate::{Authorizer, Profile, RemoteJwks};
+    ///
+    /// const ISSUER: &str = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example";
+    /// let authorizer = Authorizer::builder(Profile::cognito_access())
+    ///     .issuer(ISSUER)
+    ///     .client_id("3n4b5urk1ft4fl3mg5e62d9ado")
+    ///     .remote_jwks(RemoteJwks::discover(ISSUER)?)
+    ///     .build();
+    /// # Ok::<(), tokengate::Error>(())
+    /// ```
+    pub fn remote_jwks(mut self, jwks: RemoteJwks) -> AuthorizerBuilder<I, A, KeysSet> {
+        self.keys = KeySourceConfig::Remote(Box::new(jwks));
         self.to()
     }
 
@@ -337,21 +561,24 @@ impl<I, A, K> AuthorizerBuilder<I, A, K> {
         A: AudienceChosen,
         K: KeysChosen,
     {
-        Authorizer {
-            inner: Arc::new(Inner {
-                policy: Policy {
-                    profile: self.profile,
-                    issuer: self.issuer,
-                    audiences: self.audiences.into(),
-                    client_ids: self.client_ids.into(),
-                    leeway: self.leeway,
-                },
-                keys: self.keys,
-                algorithms: self.algorithms,
-                max_token_len: self.max_token_len,
-                clock: self.clock,
-            }),
-        }
+        Authorizer::from_issuers(vec![Issuer {
+            policy: Policy {
+                profile: self.profile,
+                issuer: self.issuer,
+                audiences: self.audiences.into(),
+                client_ids: self.client_ids.into(),
+                leeway: self.leeway,
+            },
+            keys: match self.keys {
+                KeySourceConfig::Static(keys) => KeySource::Static(keys),
+                KeySourceConfig::Remote(remote) => {
+                    KeySource::Remote(remote.into_cache(Arc::clone(&self.clock)))
+                }
+            },
+            algorithms: self.algorithms,
+            max_token_len: self.max_token_len,
+            clock: self.clock,
+        }])
     }
 }
 
@@ -362,7 +589,7 @@ impl<I, A, K> fmt::Debug for AuthorizerBuilder<I, A, K> {
             .field("issuer", &self.issuer)
             .field("audiences", &self.audiences)
             .field("client_ids", &self.client_ids)
-            .field("keys", &self.keys.len())
+            .field("keys", &self.keys)
             .field("leeway", &self.leeway)
             .field("algorithms", &self.algorithms)
             .finish_non_exhaustive()

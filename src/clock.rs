@@ -12,6 +12,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub trait Clock: Send + Sync + fmt::Debug + 'static {
     /// Seconds since the Unix epoch.
     fn now_unix(&self) -> u64;
+
+    /// Milliseconds since the Unix epoch: the key cache's TTLs, cooldowns and backoff.
+    fn now_millis(&self) -> u64 {
+        self.now_unix().saturating_mul(1000)
+    }
 }
 
 /// The system's wall clock. The default.
@@ -20,13 +25,20 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_unix(&self) -> u64 {
+        self.now_millis() / 1000
+    }
+
+    fn now_millis(&self) -> u64 {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
     }
 }
 
 /// A clock that stands still until told to move; clones share the same time.
+///
+/// It drives everything time-dependent: token expiry, and the key cache's TTL, cooldown,
+/// staleness bound and retry backoff.
 ///
 /// ```
 /// use tokengate::{Clock, ManualClock};
@@ -42,7 +54,7 @@ pub struct ManualClock(Arc<AtomicU64>);
 impl ManualClock {
     /// A clock reading `unix_seconds`.
     pub fn new(unix_seconds: u64) -> Self {
-        Self(Arc::new(AtomicU64::new(unix_seconds)))
+        Self(Arc::new(AtomicU64::new(unix_seconds.saturating_mul(1000))))
     }
 
     /// A clock reading the system time now, then standing still.
@@ -50,28 +62,38 @@ impl ManualClock {
         Self::new(SystemClock.now_unix())
     }
 
-    /// Sets the time.
+    /// Sets the time, in seconds since the epoch.
     pub fn set(&self, unix_seconds: u64) {
-        self.0.store(unix_seconds, Ordering::SeqCst);
+        self.0
+            .store(unix_seconds.saturating_mul(1000), Ordering::SeqCst);
     }
 
-    /// Moves the time forward.
+    /// Moves the time forward by `seconds`.
     pub fn advance(&self, seconds: u64) {
-        self.0.fetch_add(seconds, Ordering::SeqCst);
+        self.advance_millis(seconds.saturating_mul(1000));
     }
 
-    /// Moves the time back.
+    /// Moves the time forward by `millis` milliseconds.
+    pub fn advance_millis(&self, millis: u64) {
+        self.0.fetch_add(millis, Ordering::SeqCst);
+    }
+
+    /// Moves the time back by `seconds`.
     pub fn rewind(&self, seconds: u64) {
         let _ = self
             .0
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| {
-                Some(t.saturating_sub(seconds))
+                Some(t.saturating_sub(seconds.saturating_mul(1000)))
             });
     }
 }
 
 impl Clock for ManualClock {
     fn now_unix(&self) -> u64 {
+        self.now_millis() / 1000
+    }
+
+    fn now_millis(&self) -> u64 {
         self.0.load(Ordering::SeqCst)
     }
 }

@@ -273,6 +273,87 @@ pub enum ErrorKind {
     /// A configuration value is invalid.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A URL is invalid or uses a scheme that is not allowed.
+    #[error("invalid URL `{url}`: {reason}")]
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The request could not be made or its body not read.
+    #[error("request to {url} failed")]
+    Request {
+        /// The URL requested.
+        url: String,
+        /// The transport error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The request took longer than the timeout.
+    #[error("request to {url} timed out")]
+    Timeout {
+        /// The URL requested.
+        url: String,
+    },
+    /// The response status was not 200.
+    #[error("{url} answered with status {status}")]
+    Status {
+        /// The URL requested.
+        url: String,
+        /// The status received.
+        status: u16,
+    },
+    /// The response was a redirect; redirects are never followed.
+    #[error("{url} answered with a redirect, which is not followed")]
+    Redirect {
+        /// The URL requested.
+        url: String,
+    },
+    /// The response was not JSON.
+    #[error("{url} answered with content type `{content_type}`, not JSON")]
+    ContentType {
+        /// The URL requested.
+        url: String,
+        /// The content type received (empty when absent).
+        content_type: String,
+    },
+    /// The response body was larger than the limit.
+    #[error("{url} answered with a body over the limit of {limit} bytes")]
+    BodyTooLarge {
+        /// The URL requested.
+        url: String,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// A discovery document is unusable.
+    #[error("invalid discovery document at {url}: {reason}")]
+    Discovery {
+        /// The document's URL.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A discovery document names another issuer (OIDC Discovery §4.3, RFC 8414 §3.3).
+    #[error("the discovery document names issuer `{found}`, not `{expected}`")]
+    IssuerMismatch {
+        /// The configured issuer.
+        expected: String,
+        /// The issuer the document names.
+        found: String,
+    },
+    /// An issuer's keys could not be fetched when they were asked for.
+    #[error("the keys of issuer `{issuer}` are unavailable")]
+    KeysUnavailable {
+        /// The issuer.
+        issuer: String,
+        /// Why the last fetch failed.
+        #[source]
+        source: std::sync::Arc<Error>,
+    },
+    /// Authorizers given to `Authorizer::any_of` cannot be combined.
+    #[error("cannot combine authorizers: {0}")]
+    Combine(&'static str),
 }
 
 impl Error {
@@ -283,6 +364,25 @@ impl Error {
     /// What kind of error this is.
     pub fn kind(&self) -> &ErrorKind {
         &self.0
+    }
+
+    /// Whether a request timed out.
+    pub fn is_timeout(&self) -> bool {
+        matches!(*self.0, ErrorKind::Timeout { .. })
+    }
+
+    /// Whether the error came from fetching a document over HTTP (transport, status,
+    /// redirect, content type, size or timeout).
+    pub fn is_fetch(&self) -> bool {
+        matches!(
+            *self.0,
+            ErrorKind::Request { .. }
+                | ErrorKind::Timeout { .. }
+                | ErrorKind::Status { .. }
+                | ErrorKind::Redirect { .. }
+                | ErrorKind::ContentType { .. }
+                | ErrorKind::BodyTooLarge { .. }
+        )
     }
 }
 

@@ -50,7 +50,7 @@ pub use authorizer::{Authorizer, AuthorizerBuilder, builder};
 pub use claims::{Claims, NameSet, TokenUse};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthError, AuthErrorKind, Error, ErrorCode, ErrorKind};
-pub use jwks::{KeySet, SkippedKey, VerifyingKey};
+pub use jwks::{KeySet, KeySetHealth, KeyStatus, RemoteJwks, SkippedKey, VerifyingKey};
 pub use validate::Profile;
 
 /// The README's examples, compiled and run as doc tests.

@@ -1,7 +1,13 @@
-//! Key sets: parsing JWKs into prepared verifying keys, and choosing the key for a token.
+//! Key sets: parsing JWKs into prepared verifying keys, choosing the key for a token, and
+//! fetching and caching an issuer's keys.
 
+mod discovery;
+mod fetch;
 mod jwk;
 mod key_set;
+mod remote;
 
 pub use jwk::VerifyingKey;
 pub use key_set::{KeySet, SkippedKey};
+pub(crate) use remote::{KeyCache, Lookup};
+pub use remote::{KeySetHealth, KeyStatus, RemoteJwks};

@@ -85,9 +85,20 @@ struct RawHeader<'a> {
     typ: Option<Str<'a>>,
     #[serde(borrow)]
     cty: Option<Str<'a>>,
-    crit: Option<IgnoredAny>,
+    #[serde(default)]
+    crit: Present,
     b64: Option<bool>,
     // `jku`, `x5u`, `jwk`, `x5c`, `x5t` are never read: a key never comes from the token.
+}
+
+/// Whether a member was present at all, whatever its value (`"crit": null` included).
+#[derive(Default)]
+struct Present(bool);
+
+impl<'de> Deserialize<'de> for Present {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        IgnoredAny::deserialize(d).map(|_| Self(true))
+    }
 }
 
 /// The header parameters tokengate uses.
@@ -120,13 +131,17 @@ impl Header {
         }
         // RFC 7515 §4.1.11: tokengate understands no extension, so any `crit` is refused;
         // RFC 7797: an unencoded payload (`b64: false`) is refused too.
-        if raw.crit.is_some() || raw.b64 == Some(false) {
+        if raw.crit.0 {
             return Err(AuthError::claim(AuthErrorKind::UnsupportedHeader, "crit"));
         }
+        if raw.b64 == Some(false) {
+            return Err(AuthError::claim(AuthErrorKind::UnsupportedHeader, "b64"));
+        }
+        // RFC 7515 §4.1.10: `JWT` and `application/JWT` name the same media type.
         if raw
             .cty
             .as_ref()
-            .is_some_and(|c| c.0.eq_ignore_ascii_case("jwt"))
+            .is_some_and(|c| crate::validate::media_type_is(&c.0, "jwt"))
         {
             return Err(AuthErrorKind::NestedToken.into());
         }

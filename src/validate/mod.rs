@@ -18,6 +18,16 @@ pub(crate) fn starts_as_object(json: &[u8]) -> bool {
         .is_some_and(|b| *b == b'{')
 }
 
+/// Whether a `typ` or `cty` value names `media_type` (RFC 7515 §4.1.9–10: compared
+/// case-insensitively, with the `application/` prefix optional).
+pub(crate) fn media_type_is(value: &str, media_type: &str) -> bool {
+    let value = value
+        .get(..12)
+        .filter(|prefix| prefix.eq_ignore_ascii_case("application/"))
+        .map_or(value, |_| &value[12..]);
+    value.eq_ignore_ascii_case(media_type)
+}
+
 /// Default leeway for `exp`, `nbf` and `iat`, in seconds.
 pub(crate) const DEFAULT_LEEWAY_SECS: u64 = 30;
 

@@ -37,6 +37,16 @@ impl Policy {
         now: u64,
     ) -> Result<(u64, NameSet), AuthError> {
         let profile = self.profile;
+        // `token_use` first: an ID token presented as an access token is named as such,
+        // rather than as one lacking `client_id`.
+        if let Some(expected) = profile.token_use()
+            && raw
+                .token_use
+                .as_ref()
+                .is_some_and(|u| *u.0 != *expected.as_str())
+        {
+            return Err(AuthError::claim(AuthErrorKind::WrongTokenUse, "token_use"));
+        }
         for claim in profile.required_claims() {
             let present = match *claim {
                 "iss" => raw.iss.is_some(),

@@ -45,17 +45,12 @@ impl Profile {
     /// Whether the header's `typ` is acceptable (RFC 7515 §4.1.9: compared case-insensitively,
     /// with `application/` optional).
     pub(crate) fn accepts_typ(self, typ: Option<&str>) -> bool {
-        let typ = typ.map(|t| {
-            t.get(..12)
-                .filter(|p| p.eq_ignore_ascii_case("application/"))
-                .map_or(t, |_| &t[12..])
-        });
-        let is = |t: Option<&str>, want: &str| t.is_some_and(|t| t.eq_ignore_ascii_case(want));
+        let is = |want| typ.is_some_and(|t| super::media_type_is(t, want));
         match self {
-            Self::Rfc9068 => is(typ, "at+jwt"),
-            Self::Cognito(TokenUse::Id) => typ.is_none() || is(typ, "jwt"),
+            Self::Rfc9068 => is("at+jwt"),
+            Self::Cognito(TokenUse::Id) => typ.is_none() || is("jwt"),
             Self::Cognito(TokenUse::Access) | Self::Generic => {
-                typ.is_none() || is(typ, "jwt") || is(typ, "at+jwt")
+                typ.is_none() || is("jwt") || is("at+jwt")
             }
         }
     }

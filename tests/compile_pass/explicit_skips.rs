@@ -7,5 +7,5 @@ fn main() {
         .skip_audience_check()
         .keys(KeySet::default())
         .build();
-    assert!(authorizer.issuer().is_none());
+    assert!(authorizer.issuers().next().is_none());
 }

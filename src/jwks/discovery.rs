@@ -1,0 +1,131 @@
+//! Finding an issuer's `jwks_uri`: OpenID Connect Discovery 1.0 §4, then RFC 8414 §3.
+
+use reqwest::{Client, Url};
+use serde::Deserialize;
+
+use crate::error::{Error, ErrorKind};
+use crate::jwks::fetch::{FetchLimits, fetch_json};
+
+#[derive(Deserialize)]
+struct Metadata {
+    issuer: String,
+    jwks_uri: Option<String>,
+}
+
+/// The documents to try, in order.
+pub(crate) fn metadata_urls(issuer: &Url) -> Vec<Url> {
+    let trimmed = issuer.as_str().trim_end_matches('/');
+    let path = issuer.path().trim_end_matches('/');
+    let mut origin = issuer.clone();
+    origin.set_path("");
+    origin.set_query(None);
+    let origin = origin.as_str().trim_end_matches('/').to_owned();
+    let candidates = [
+        // OIDC Discovery §4: the well-known path appended to the issuer.
+        format!("{trimmed}/.well-known/openid-configuration"),
+        // RFC 8414 §3.1: the well-known path inserted between host and path.
+        format!("{origin}/.well-known/oauth-authorization-server{path}"),
+        // Some servers serve the RFC 8414 document appended, OIDC-style.
+        format!("{trimmed}/.well-known/oauth-authorization-server"),
+    ];
+    let mut urls: Vec<Url> = Vec::with_capacity(3);
+    for candidate in candidates {
+        if let Ok(url) = Url::parse(&candidate)
+            && !urls.contains(&url)
+        {
+            urls.push(url);
+        }
+    }
+    urls
+}
+
+/// Fetches the issuer's metadata and returns its `jwks_uri`, after checking that the document
+/// names exactly this issuer and that the key set is served over HTTPS (or over HTTP only
+/// when the issuer itself is HTTP, as in local tests).
+pub(crate) async fn discover_jwks_uri(
+    client: &Client,
+    issuer: &str,
+    issuer_url: &Url,
+    limits: &FetchLimits,
+) -> Result<Url, Error> {
+    let mut last_error = None;
+    for url in metadata_urls(issuer_url) {
+        let fetched = match fetch_json(client, &url, limits).await {
+            Ok(fetched) => fetched,
+            Err(err) if matches!(err.kind(), ErrorKind::Status { status: 404, .. }) => {
+                last_error = Some(err);
+                continue;
+            }
+            Err(err) => return Err(err),
+        };
+        let invalid = |reason: String| {
+            Error::new(ErrorKind::Discovery {
+                url: url.to_string(),
+                reason,
+            })
+        };
+        if !crate::validate::starts_as_object(&fetched.body) {
+            return Err(invalid("not a JSON object".into()));
+        }
+        let metadata: Metadata =
+            serde_json::from_slice(&fetched.body).map_err(|e| invalid(e.to_string()))?;
+        if metadata.issuer != issuer {
+            return Err(ErrorKind::IssuerMismatch {
+                expected: issuer.to_owned(),
+                found: metadata.issuer,
+            }
+            .into());
+        }
+        let jwks_uri = metadata
+            .jwks_uri
+            .ok_or_else(|| invalid("no `jwks_uri`".into()))?;
+        let jwks_uri = Url::parse(&jwks_uri).map_err(|e| invalid(format!("`jwks_uri`: {e}")))?;
+        let secure = jwks_uri.scheme() == "https"
+            || (jwks_uri.scheme() == "http" && issuer_url.scheme() == "http");
+        if !secure {
+            return Err(invalid("`jwks_uri` is not HTTPS".into()));
+        }
+        return Ok(jwks_uri);
+    }
+    Err(last_error.unwrap_or_else(|| {
+        Error::new(ErrorKind::InvalidUrl {
+            url: issuer.to_owned(),
+            reason: "no discovery URL can be formed",
+        })
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn urls(issuer: &str) -> Vec<String> {
+        metadata_urls(&Url::parse(issuer).expect("url"))
+            .into_iter()
+            .map(String::from)
+            .collect()
+    }
+
+    #[test]
+    fn issuer_with_a_path_gets_oidc_then_rfc8414_forms() {
+        assert_eq!(
+            urls("https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Pool"),
+            [
+                "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Pool/.well-known/openid-configuration",
+                "https://cognito-idp.eu-west-1.amazonaws.com/.well-known/oauth-authorization-server/eu-west-1_Pool",
+                "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Pool/.well-known/oauth-authorization-server",
+            ]
+        );
+    }
+
+    #[test]
+    fn issuer_without_a_path_gets_two_forms() {
+        assert_eq!(
+            urls("https://issuer.example/"),
+            [
+                "https://issuer.example/.well-known/openid-configuration",
+                "https://issuer.example/.well-known/oauth-authorization-server",
+            ]
+        );
+    }
+}
