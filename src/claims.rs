@@ -267,12 +267,8 @@ pub(crate) struct RawClaims<'a> {
 /// }
 /// ```
 pub struct Claims<T = ()> {
-    inner: Arc<Inner<T>>,
-}
-
-struct Inner<T> {
-    registered: Registered,
-    custom: T,
+    registered: Arc<Registered>,
+    custom: Arc<T>,
 }
 
 #[derive(Debug)]
@@ -343,12 +339,18 @@ impl Registered {
 impl<T> Claims<T> {
     pub(crate) fn new(registered: Registered, custom: T) -> Self {
         Self {
-            inner: Arc::new(Inner { registered, custom }),
+            registered: Arc::new(registered),
+            custom: Arc::new(custom),
         }
     }
 
+    /// The registered claims, shared: what per-route requirements read whatever `T` is.
+    pub(crate) fn registered(&self) -> &Arc<Registered> {
+        &self.registered
+    }
+
     fn reg(&self) -> &Registered {
-        &self.inner.registered
+        &self.registered
     }
 
     /// `iss`: the issuer.
@@ -418,14 +420,15 @@ impl<T> Claims<T> {
 
     /// Your own claims.
     pub fn custom(&self) -> &T {
-        &self.inner.custom
+        &self.custom
     }
 }
 
 impl<T> Clone for Claims<T> {
     fn clone(&self) -> Self {
         Self {
-            inner: Arc::clone(&self.inner),
+            registered: Arc::clone(&self.registered),
+            custom: Arc::clone(&self.custom),
         }
     }
 }
@@ -433,15 +436,15 @@ impl<T> Clone for Claims<T> {
 impl<T> Deref for Claims<T> {
     type Target = T;
     fn deref(&self) -> &T {
-        &self.inner.custom
+        &self.custom
     }
 }
 
 impl<T: fmt::Debug> fmt::Debug for Claims<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Claims")
-            .field("registered", &self.inner.registered)
-            .field("custom", &self.inner.custom)
+            .field("registered", &self.registered)
+            .field("custom", &self.custom)
             .finish()
     }
 }

@@ -39,10 +39,16 @@
 
 mod algorithm;
 mod authorizer;
+#[cfg(feature = "axum")]
+pub mod axum;
 mod claims;
 mod clock;
 mod error;
 mod jwks;
+mod layer;
+mod token;
+#[cfg(feature = "tonic")]
+pub mod tonic;
 mod validate;
 
 pub use algorithm::{Algorithm, AlgorithmSet};
@@ -51,6 +57,11 @@ pub use claims::{Claims, NameSet, TokenUse};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthError, AuthErrorKind, Error, ErrorCode, ErrorKind};
 pub use jwks::{KeySet, KeySetHealth, KeyStatus, RemoteJwks, SkippedKey, VerifyingKey};
+pub use layer::{
+    ErrorBody, JwtAuth, JwtAuthLayer, ProtectedResourceMetadata, ProtectedResourceService, Require,
+    RequireFuture, RequireGroup, RequireLayer, RequireMethods, RequireMethodsService, RequireScope,
+    Requirement, ResponseBody, ResponseFuture,
+};
 pub use validate::Profile;
 
 /// The README's examples, compiled and run as doc tests.

@@ -1,0 +1,271 @@
+//! [`JwtAuthLayer`] → [`JwtAuth`] → [`ResponseFuture`]: the token check in front of a service.
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::header::HeaderName;
+use http::{Request, Response};
+use serde::de::DeserializeOwned;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::authorizer::Authorizer;
+use crate::error::{AuthError, AuthErrorKind};
+use crate::layer::respond::{ErrorBody, Responder, is_grpc};
+use crate::layer::{AuthContext, Granted, ResponseBody};
+use crate::token::TokenSource;
+
+/// A tower layer that checks the bearer token of every request.
+///
+/// On success the request gets the token's [`Claims<T>`](crate::Claims) in its extensions and
+/// goes on to the inner service. On failure the inner service is not called: an HTTP request
+/// gets 400, 401 or 503 with an RFC 6750 `WWW-Authenticate` challenge; a gRPC request gets a
+/// trailers-only response with `grpc-status` 16 (UNAUTHENTICATED) or 14 (UNAVAILABLE).
+///
+/// # Example
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use tokengate::{Authorizer, Claims, JwtAuthLayer, KeySet, Profile};
+///
+/// async fn me(claims: Claims) -> String {
+///     claims.subject().unwrap_or("anonymous").to_owned()
+/// }
+///
+/// # fn keys() -> KeySet { KeySet::default() }
+/// let authorizer = Authorizer::builder(Profile::generic())
+///     .issuer("https://issuer.example")
+///     .audience("https://api.example")
+///     .keys(keys())
+///     .build();
+/// let app: Router = Router::new()
+///     .route("/me", get(me))
+///     .layer(JwtAuthLayer::new(authorizer));
+/// ```
+pub struct JwtAuthLayer<T = ()> {
+    config: Arc<Config>,
+    _claims: PhantomData<fn() -> T>,
+}
+
+#[derive(Clone)]
+struct Config {
+    authorizer: Authorizer,
+    source: TokenSource,
+    optional: bool,
+    responder: Arc<Responder>,
+}
+
+impl JwtAuthLayer<()> {
+    /// A layer validating tokens with `authorizer`; handlers get `Claims<()>` (registered
+    /// claims only). Use [`JwtAuthLayer::claims`] to read your own claims too.
+    pub fn new(authorizer: Authorizer) -> Self {
+        Self {
+            config: Arc::new(Config {
+                authorizer,
+                source: TokenSource::default(),
+                optional: false,
+                responder: Arc::new(Responder::default()),
+            }),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<T> JwtAuthLayer<T> {
+    fn edit(mut self, f: impl FnOnce(&mut Config)) -> Self {
+        f(Arc::make_mut(&mut self.config));
+        self
+    }
+
+    fn edit_responder(self, f: impl FnOnce(&mut Responder)) -> Self {
+        self.edit(|c| f(Arc::make_mut(&mut c.responder)))
+    }
+
+    /// Reads your own claims into `T` as well: handlers then extract `Claims<T>`.
+    pub fn claims<U>(self) -> JwtAuthLayer<U> {
+        JwtAuthLayer {
+            config: self.config,
+            _claims: PhantomData,
+        }
+    }
+
+    /// The `realm` of the challenges. Defaults to `api`.
+    pub fn realm(self, realm: impl Into<String>) -> Self {
+        let realm = realm.into().into_boxed_str();
+        self.edit_responder(|r| r.realm = Some(realm))
+    }
+
+    /// Adds `resource_metadata="<url>"` to the challenges (RFC 9728 §5.1), pointing clients
+    /// at this API's `/.well-known/oauth-protected-resource` document.
+    pub fn resource_metadata(self, url: impl Into<String>) -> Self {
+        let url = url.into().into_boxed_str();
+        self.edit_responder(|r| r.resource_metadata = Some(url))
+    }
+
+    /// What rejection bodies hold. Defaults to [`ErrorBody::Json`].
+    pub fn error_body(self, body: ErrorBody) -> Self {
+        self.edit_responder(|r| r.body = body)
+    }
+
+    /// Also reads the token from this header (the raw token, no scheme). A request carrying
+    /// tokens in two places is refused as `invalid_request`.
+    pub fn token_from_header(self, name: HeaderName) -> Self {
+        self.edit(|c| c.source.header = Some(name))
+    }
+
+    /// Also reads the token from this cookie. A request carrying tokens in two places is
+    /// refused as `invalid_request`.
+    pub fn token_from_cookie(self, name: impl Into<String>) -> Self {
+        let name = name.into();
+        self.edit(|c| c.source.cookie = Some(name))
+    }
+
+    /// Lets requests without any token through, without claims (handlers extract
+    /// `Option<Claims<T>>`). A token that is present is still checked, and a bad one refused.
+    pub fn optional(self) -> Self {
+        self.edit(|c| c.optional = true)
+    }
+}
+
+impl<T> Clone for JwtAuthLayer<T> {
+    fn clone(&self) -> Self {
+        Self {
+            config: Arc::clone(&self.config),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<T> fmt::Debug for JwtAuthLayer<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtAuthLayer")
+            .field("authorizer", &self.config.authorizer)
+            .field("optional", &self.config.optional)
+            .field("responder", &self.config.responder)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, T> Layer<S> for JwtAuthLayer<T> {
+    type Service = JwtAuth<S, T>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        JwtAuth {
+            inner,
+            config: Arc::clone(&self.config),
+            _claims: PhantomData,
+        }
+    }
+}
+
+/// The service [`JwtAuthLayer`] puts in front of `S`.
+pub struct JwtAuth<S, T = ()> {
+    inner: S,
+    config: Arc<Config>,
+    _claims: PhantomData<fn() -> T>,
+}
+
+impl<S: Clone, T> Clone for JwtAuth<S, T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            config: Arc::clone(&self.config),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<S: fmt::Debug, T> fmt::Debug for JwtAuth<S, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtAuth")
+            .field("inner", &self.inner)
+            .field("authorizer", &self.config.authorizer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The future of [`JwtAuth`]: the token check, then the inner service's response.
+pub struct ResponseFuture<B, E> {
+    inner: BoxFuture<Result<Response<ResponseBody<B>>, E>>,
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl<B, E> Future for ResponseFuture<B, E> {
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+impl<B, E> fmt::Debug for ResponseFuture<B, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<S, T, ReqBody, ResBody> Service<Request<ReqBody>> for JwtAuth<S, T>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send,
+    ReqBody: Send + 'static,
+    ResBody: 'static,
+    T: DeserializeOwned + Send + Sync + 'static,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<ResBody, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        // The inner service that was driven to readiness is the one to call (tower's
+        // clone-and-swap idiom).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let config = Arc::clone(&self.config);
+        ResponseFuture {
+            inner: Box::pin(async move {
+                let grpc = is_grpc(request.headers());
+                let refuse = |err: &AuthError| Ok(config.responder.respond(err, None, grpc));
+                let token = match config.source.extract(request.headers()) {
+                    Ok(Some(token)) => token,
+                    Ok(None) if config.optional => {
+                        request.extensions_mut().insert(AuthContext {
+                            responder: Arc::clone(&config.responder),
+                            authenticated: false,
+                        });
+                        return inner
+                            .call(request)
+                            .await
+                            .map(|r| r.map(ResponseBody::inner));
+                    }
+                    Ok(None) => return refuse(&AuthError::new(AuthErrorKind::MissingToken)),
+                    Err(err) => return refuse(&err),
+                };
+                let claims = match config.authorizer.authorize::<T>(token).await {
+                    Ok(claims) => claims,
+                    Err(err) => return refuse(&err),
+                };
+                let extensions = request.extensions_mut();
+                extensions.insert(Granted(Arc::clone(claims.registered())));
+                extensions.insert(AuthContext {
+                    responder: Arc::clone(&config.responder),
+                    authenticated: true,
+                });
+                extensions.insert(claims);
+                inner
+                    .call(request)
+                    .await
+                    .map(|r| r.map(ResponseBody::inner))
+            }),
+        }
+    }
+}

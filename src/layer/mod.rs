@@ -1,0 +1,33 @@
+//! The tower side: [`JwtAuthLayer`] in front of a service, per-route requirements, per-method
+//! requirements for gRPC, the RFC 9728 metadata document, and how rejections are rendered.
+
+mod auth;
+mod body;
+mod metadata;
+mod methods;
+mod require;
+pub(crate) mod respond;
+
+use std::sync::Arc;
+
+pub use auth::{JwtAuth, JwtAuthLayer, ResponseFuture};
+pub use body::ResponseBody;
+pub use metadata::{ProtectedResourceMetadata, ProtectedResourceService};
+pub use methods::{RequireMethods, RequireMethodsService};
+pub use require::{Require, RequireFuture, RequireGroup, RequireLayer, RequireScope, Requirement};
+pub use respond::ErrorBody;
+
+use crate::claims::Registered;
+use respond::Responder;
+
+/// Left in the request by [`JwtAuthLayer`]: how to answer, and whether a token was presented.
+#[derive(Clone)]
+pub(crate) struct AuthContext {
+    pub(crate) responder: Arc<Responder>,
+    pub(crate) authenticated: bool,
+}
+
+/// Left in the request by [`JwtAuthLayer`] with the claims: what requirements read, whatever
+/// the claims' type parameter.
+#[derive(Clone)]
+pub(crate) struct Granted(pub(crate) Arc<Registered>);

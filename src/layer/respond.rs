@@ -1,0 +1,251 @@
+//! Rendering a rejection: RFC 6750 §3 for HTTP, a trailers-only response for gRPC.
+
+use std::fmt;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
+
+use crate::error::{AuthError, AuthErrorKind};
+use crate::layer::ResponseBody;
+
+type CustomBody = dyn Fn(&AuthError) -> (HeaderValue, Bytes) + Send + Sync;
+
+/// What the body of an HTTP rejection holds. The status and `WWW-Authenticate` header are
+/// the same whatever the body.
+#[derive(Clone, Default)]
+pub enum ErrorBody {
+    /// `{"error": "…", "error_description": "…"}` as `application/json`. The default.
+    #[default]
+    Json,
+    /// No body.
+    Empty,
+    /// A body of your own: its content type and bytes.
+    Custom(Arc<CustomBody>),
+}
+
+impl ErrorBody {
+    /// A body built by `render` from the error.
+    ///
+    /// ```
+    /// use http::HeaderValue;
+    /// use tokengate::ErrorBody;
+    ///
+    /// let body = ErrorBody::custom(|err| {
+    ///     (HeaderValue::from_static("text/plain"), err.description().into())
+    /// });
+    /// # let _ = body;
+    /// ```
+    pub fn custom<F>(render: F) -> Self
+    where
+        F: Fn(&AuthError) -> (HeaderValue, Bytes) + Send + Sync + 'static,
+    {
+        Self::Custom(Arc::new(render))
+    }
+}
+
+impl fmt::Debug for ErrorBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Json => f.write_str("Json"),
+            Self::Empty => f.write_str("Empty"),
+            Self::Custom(_) => f.write_str("Custom(..)"),
+        }
+    }
+}
+
+/// How the layer answers a refused request; shared with the per-route requirements.
+#[derive(Clone, Debug)]
+pub(crate) struct Responder {
+    pub(crate) realm: Option<Box<str>>,
+    pub(crate) resource_metadata: Option<Box<str>>,
+    pub(crate) body: ErrorBody,
+}
+
+impl Default for Responder {
+    fn default() -> Self {
+        Self {
+            realm: Some("api".into()),
+            resource_metadata: None,
+            body: ErrorBody::Json,
+        }
+    }
+}
+
+/// Whether a request is gRPC: its content type is `application/grpc` or `application/grpc+…`.
+pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/grpc"))
+}
+
+/// The gRPC status code for a refusal: UNAUTHENTICATED, PERMISSION_DENIED or UNAVAILABLE.
+pub(crate) const fn grpc_code(kind: AuthErrorKind) -> u16 {
+    match kind {
+        AuthErrorKind::InsufficientScope => 7,
+        AuthErrorKind::KeysUnavailable => 14,
+        _ => 16,
+    }
+}
+
+/// Appends `name="value"` to a challenge, escaping as RFC 9110 §5.6.4 quoted-string requires.
+fn param(challenge: &mut String, name: &str, value: &str) {
+    let sep = if challenge.len() > "Bearer".len() {
+        ", "
+    } else {
+        " "
+    };
+    let _ = write!(challenge, "{sep}{name}=\"");
+    for c in value.chars() {
+        if c == '"' || c == '\\' {
+            challenge.push('\\');
+        }
+        challenge.push(c);
+    }
+    challenge.push('"');
+}
+
+fn json_escape(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+impl Responder {
+    /// The `WWW-Authenticate` challenge for `err` (RFC 6750 §3, RFC 9728 §5.1).
+    pub(crate) fn challenge(&self, err: &AuthError, scope: Option<&str>) -> String {
+        let mut challenge = String::from("Bearer");
+        if let Some(realm) = &self.realm {
+            param(&mut challenge, "realm", realm);
+        }
+        if let Some(code) = err.code() {
+            param(&mut challenge, "error", code.as_str());
+            param(&mut challenge, "error_description", err.description());
+        }
+        if let Some(scope) = scope {
+            param(&mut challenge, "scope", scope);
+        }
+        if let Some(url) = &self.resource_metadata {
+            param(&mut challenge, "resource_metadata", url);
+        }
+        challenge
+    }
+
+    /// The response to a refused request, with the inner service's body type.
+    pub(crate) fn respond<B>(
+        &self,
+        err: &AuthError,
+        scope: Option<&str>,
+        grpc: bool,
+    ) -> Response<ResponseBody<B>> {
+        self.render(err, scope, grpc).map(ResponseBody::rejection)
+    }
+
+    /// The response to a refused request.
+    pub(crate) fn render(
+        &self,
+        err: &AuthError,
+        scope: Option<&str>,
+        grpc: bool,
+    ) -> Response<Bytes> {
+        tracing::debug!(
+            target: "tokengate",
+            reason = ?err.kind(),
+            claim = err.claim_name(),
+            status = err.status(),
+            grpc,
+            "request refused"
+        );
+        if grpc {
+            return grpc_response(grpc_code(err.kind()), err.description());
+        }
+        let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+        let (content_type, body) = match &self.body {
+            ErrorBody::Empty => (None, Bytes::new()),
+            ErrorBody::Json => {
+                let code = err.code().map_or(
+                    if err.kind() == AuthErrorKind::KeysUnavailable {
+                        "temporarily_unavailable"
+                    } else {
+                        "unauthorized"
+                    },
+                    |c| c.as_str(),
+                );
+                let mut json = String::from("{\"error\":\"");
+                json_escape(&mut json, code);
+                json.push_str("\",\"error_description\":\"");
+                json_escape(&mut json, err.description());
+                json.push_str("\"}");
+                (
+                    Some(HeaderValue::from_static("application/json")),
+                    Bytes::from(json),
+                )
+            }
+            ErrorBody::Custom(render) => {
+                let (content_type, body) = render(err);
+                (Some(content_type), body)
+            }
+        };
+        let mut response = Response::new(body);
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        if let Some(content_type) = content_type {
+            headers.insert(CONTENT_TYPE, content_type);
+        }
+        if err.kind() == AuthErrorKind::KeysUnavailable {
+            let seconds = err.retry_after().unwrap_or(1);
+            headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+        } else if let Ok(value) = HeaderValue::from_str(&self.challenge(err, scope)) {
+            headers.insert(WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+/// A trailers-only gRPC response (HTTP 200, `grpc-status` and `grpc-message` in the headers).
+pub(crate) fn grpc_response(code: u16, message: &str) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::new());
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    headers.insert("grpc-status", HeaderValue::from(code));
+    // gRPC over HTTP/2: grpc-message is percent-encoded; the descriptions are printable ASCII.
+    let mut encoded = String::with_capacity(message.len());
+    for b in message.bytes() {
+        if (0x20..0x7f).contains(&b) && b != b'%' {
+            encoded.push(b as char);
+        } else {
+            let _ = write!(encoded, "%{b:02X}");
+        }
+    }
+    if let Ok(value) = HeaderValue::from_str(&encoded) {
+        headers.insert("grpc-message", value);
+    }
+    response
+}
+
+/// The answer when a per-route requirement or an extractor finds no trace of the layer: a
+/// server misconfiguration, not the client's fault.
+pub(crate) fn missing_layer(grpc: bool, what: &str) -> Response<Bytes> {
+    tracing::error!(target: "tokengate", "{what} found no claims: add tokengate's JwtAuthLayer in front of it");
+    let message = "missing JwtAuthLayer: add tokengate's JwtAuthLayer in front of this route";
+    if grpc {
+        return grpc_response(13, message);
+    }
+    let mut response = Response::new(Bytes::from_static(message.as_bytes()));
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
