@@ -22,16 +22,31 @@
 //! // .layer(JwtAuthLayer::new(authorizer).claims::<Tenant>()) in a real service
 //! ```
 
+use std::any::Any;
+
+use axum_core::body::Body;
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use bytes::Bytes;
+use http::header::CONTENT_TYPE;
 use http::request::Parts;
-use http::{HeaderMap, StatusCode};
+use http::{HeaderMap, HeaderValue, StatusCode};
 
 use crate::claims::Claims;
 use crate::error::{AuthError, AuthErrorKind};
-use crate::layer::AuthContext;
 use crate::layer::respond::missing_layer;
+use crate::layer::{AuthContext, Granted};
+
+/// The claims of the request as `Claims<T>`: those the layer inserted, or, for plain `Claims`
+/// (`T = ()`), the registered claims whatever `T` the layer reads.
+fn find<T: Send + Sync + 'static>(parts: &Parts) -> Option<Claims<T>> {
+    if let Some(claims) = parts.extensions.get::<Claims<T>>() {
+        return Some(claims.clone());
+    }
+    let Granted(registered) = parts.extensions.get::<Granted>()?;
+    let unit: Box<dyn Any> = Box::new(Claims::from_registered(std::sync::Arc::clone(registered)));
+    unit.downcast::<Claims<T>>().ok().map(|claims| *claims)
+}
 
 /// Why `Claims<T>` could not be extracted.
 #[derive(Debug)]
@@ -65,7 +80,11 @@ impl ClaimsRejection {
 
 impl IntoResponse for ClaimsRejection {
     fn into_response(self) -> Response {
-        (self.status, self.headers, self.body).into_response()
+        // Built by hand so that nothing is added: the same headers as the layer's refusals.
+        let mut response = Response::new(Body::from(self.body));
+        *response.status_mut() = self.status;
+        *response.headers_mut() = self.headers;
+        response
     }
 }
 
@@ -83,9 +102,14 @@ fn missing_claims<T>(parts: &Parts) -> ClaimsRejection {
                 std::any::type_name::<T>()
             );
             tracing::error!(target: "tokengate", "{message}");
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
             ClaimsRejection {
                 status: StatusCode::INTERNAL_SERVER_ERROR,
-                headers: HeaderMap::new(),
+                headers,
                 body: Bytes::from(message),
             }
         }
@@ -101,11 +125,7 @@ where
     type Rejection = ClaimsRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Claims<T>>()
-            .cloned()
-            .ok_or_else(|| missing_claims::<T>(parts))
+        find::<T>(parts).ok_or_else(|| missing_claims::<T>(parts))
     }
 }
 
@@ -120,8 +140,8 @@ where
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        if let Some(claims) = parts.extensions.get::<Claims<T>>() {
-            return Ok(Some(claims.clone()));
+        if let Some(claims) = find::<T>(parts) {
+            return Ok(Some(claims));
         }
         match parts.extensions.get::<AuthContext>() {
             Some(context) if !context.authenticated => Ok(None),

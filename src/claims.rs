@@ -424,6 +424,17 @@ impl<T> Claims<T> {
     }
 }
 
+impl Claims<()> {
+    /// Claims with no custom part, sharing already validated registered claims.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn from_registered(registered: Arc<Registered>) -> Self {
+        Self {
+            registered,
+            custom: Arc::new(()),
+        }
+    }
+}
+
 impl<T> Clone for Claims<T> {
     fn clone(&self) -> Self {
         Self {

@@ -26,19 +26,23 @@ fn malformed() -> AuthError {
     AuthError::new(AuthErrorKind::MalformedRequest)
 }
 
-/// The bearer token of an `Authorization` header value.
-fn from_authorization(value: &[u8]) -> Result<&str, AuthError> {
+/// The bearer token of an `Authorization` header value; `None` for another scheme.
+///
+/// RFC 6750 §3.1: a request "attempted using an unsupported authentication method" is
+/// answered as one without credentials (no error code), so `Basic …` is not a bearer token,
+/// not a malformed one. A `Bearer` credential that is not one b64token is malformed.
+fn from_authorization(value: &[u8]) -> Result<Option<&str>, AuthError> {
     let value = std::str::from_utf8(value).map_err(|_| malformed())?;
-    let (scheme, rest) = value.split_once(' ').ok_or_else(malformed)?;
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     // RFC 7235 §2.1: the scheme is case-insensitive; RFC 6750 §2.1: one b64token follows.
     if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(malformed());
+        return Ok(None);
     }
     let token = rest.trim_start_matches(' ');
     if !is_b64token(token) {
         return Err(malformed());
     }
-    Ok(token)
+    Ok(Some(token))
 }
 
 impl TokenSource {
@@ -54,7 +58,9 @@ impl TokenSource {
             }
         };
         for value in headers.get_all(AUTHORIZATION) {
-            take(from_authorization(value.as_bytes())?)?;
+            if let Some(token) = from_authorization(value.as_bytes())? {
+                take(token)?;
+            }
         }
         if let Some(name) = &self.header {
             for value in headers.get_all(name) {
@@ -126,16 +132,29 @@ mod tests {
     }
 
     #[test]
-    fn malformed_or_other_schemes_or_two_tokens_are_invalid_requests() {
+    fn other_schemes_are_no_bearer_token() {
         let source = TokenSource::default();
         for value in [
             "Basic dXNlcjpwYXNz",
+            "Digest username=\"a\"",
+            "Bearerabc",
+            "Token",
+        ] {
+            let h = headers(&[("authorization", value)]);
+            assert_eq!(source.extract(&h).expect("ok"), None, "{value}");
+        }
+    }
+
+    #[test]
+    fn malformed_bearer_credentials_or_two_tokens_are_invalid_requests() {
+        let source = TokenSource::default();
+        for value in [
             "Bearer",
             "Bearer ",
             "Bearer a b",
             "Bearer a,b",
-            "Bearerabc",
             "Bearer tok\"en",
+            "bearer =abc",
         ] {
             let h = headers(&[("authorization", value)]);
             assert_eq!(

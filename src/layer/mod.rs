@@ -24,6 +24,7 @@ use respond::Responder;
 #[derive(Clone)]
 pub(crate) struct AuthContext {
     pub(crate) responder: Arc<Responder>,
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) authenticated: bool,
 }
 

@@ -74,12 +74,20 @@ impl Default for Responder {
     }
 }
 
-/// Whether a request is gRPC: its content type is `application/grpc` or `application/grpc+…`.
+/// Whether a request is gRPC: its content type is `application/grpc`, `application/grpc+…`
+/// or gRPC-Web's `application/grpc-web…`.
 pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
-    headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/grpc"))
+    let Some(content_type) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let Some(rest) = content_type
+        .get(..16)
+        .filter(|p| p.eq_ignore_ascii_case("application/grpc"))
+        .map(|_| &content_type[16..])
+    else {
+        return false;
+    };
+    rest.is_empty() || rest.starts_with(['+', ';']) || rest.starts_with("-web")
 }
 
 /// The gRPC status code for a refusal: UNAUTHENTICATED, PERMISSION_DENIED or UNAVAILABLE.
@@ -167,7 +175,15 @@ impl Responder {
             "request refused"
         );
         if grpc {
-            return grpc_response(grpc_code(err.kind()), err.description());
+            let mut response = grpc_response(grpc_code(err.kind()), err.description());
+            if let Some(seconds) = err.retry_after() {
+                // gRPC's retry throttling hint, the counterpart of HTTP's Retry-After.
+                response.headers_mut().insert(
+                    "grpc-retry-pushback-ms",
+                    HeaderValue::from(seconds.saturating_mul(1000)),
+                );
+            }
+            return response;
         }
         let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::UNAUTHORIZED);
         let (content_type, body) = match &self.body {

@@ -1,0 +1,412 @@
+//! The service examples, run as the programs they are: built with cargo, started on a free
+//! port, and driven over HTTP and gRPC.
+
+#[path = "support/jwks_server.rs"]
+mod jwks_server;
+#[path = "support/mod.rs"]
+mod support;
+
+use std::collections::HashMap;
+use std::io::{BufRead as _, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use jwks_server::JwksServer;
+use reqwest::StatusCode;
+use reqwest::header::{RETRY_AFTER, WWW_AUTHENTICATE};
+use serde_json::{Value, json};
+use support::{CLIENT_ID, TestKey};
+use tokengate::Algorithm;
+
+/// An issuer nobody listens on.
+const DEAD_ISSUER: &str = "http://127.0.0.1:1";
+const STARTUP: Duration = Duration::from_secs(60);
+
+/// Builds the examples once (a no-op when they are fresh: `cargo test --test examples` does
+/// not build examples itself) and returns each one's executable.
+fn executables() -> &'static HashMap<String, PathBuf> {
+    static EXES: OnceLock<HashMap<String, PathBuf>> = OnceLock::new();
+    EXES.get_or_init(|| {
+        // The features of this test build, plus those the examples need: with
+        // `--all-features` outside, the same set, so nothing is rebuilt.
+        let mut features = vec!["axum", "tonic"];
+        if cfg!(feature = "mock") {
+            features.push("mock");
+        }
+        let output = Command::new(env!("CARGO"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args([
+                "build",
+                "--message-format=json",
+                "--features",
+                &features.join(","),
+            ])
+            .args(["--example", "axum_api", "--example", "tonic_api"])
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run cargo build");
+        assert!(
+            output.status.success(),
+            "cargo build of the examples failed"
+        );
+        let mut exes = HashMap::new();
+        for line in output.stdout.split(|b| *b == b'\n') {
+            let Ok(message) = serde_json::from_slice::<Value>(line) else {
+                continue;
+            };
+            if let (Some(name), Some(exe)) = (
+                message["target"]["name"].as_str(),
+                message["executable"].as_str(),
+            ) {
+                exes.insert(name.to_owned(), PathBuf::from(exe));
+            }
+        }
+        exes
+    })
+}
+
+fn command(example: &str, args: &[&str]) -> Command {
+    let exe = executables()
+        .get(example)
+        .unwrap_or_else(|| panic!("cargo built no executable for {example}"));
+    let mut command = Command::new(exe);
+    command.args(args);
+    command
+}
+
+/// A running example, killed when dropped.
+struct Running {
+    child: Child,
+    base: String,
+}
+
+impl Running {
+    /// Starts `example` and waits for its `listening on http://ADDR` line.
+    fn start(example: &str, args: &[&str]) -> Self {
+        let mut child = command(example, args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn the example");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut running = Self {
+            child,
+            base: String::new(),
+        };
+        let line = rx
+            .recv_timeout(STARTUP)
+            .unwrap_or_else(|_| panic!("{example} did not say it was listening"));
+        running.base = line
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+            .to_owned();
+        running
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `example` to its end, within a timeout; returns its status and stderr.
+fn exit_of(example: &str, args: &[&str]) -> (ExitStatus, String) {
+    let mut child = command(example, args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the example");
+    let deadline = Instant::now() + STARTUP;
+    loop {
+        if child.try_wait().expect("try_wait").is_some() {
+            let output = child.wait_with_output().expect("wait");
+            return (
+                output.status,
+                String::from_utf8_lossy(&output.stderr).into_owned(),
+            );
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{example} {args:?} did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn b64(json: &Value) -> String {
+    support::b64(json.to_string())
+}
+
+/// Well formed and signed-looking, but no issuer ever made it.
+fn unknown_token() -> String {
+    let header = b64(&json!({"alg": "RS256", "kid": "nobody"}));
+    let claims = b64(&json!({"iss": DEAD_ISSUER, "exp": support::now() + 600}));
+    format!("{header}.{claims}.{}", support::b64([7u8; 256]))
+}
+
+/// A key, an issuer serving it by discovery, and tokens it signs.
+struct Issuer {
+    key: TestKey,
+    server: JwksServer,
+}
+
+impl Issuer {
+    async fn start() -> Self {
+        let key = TestKey::generate(Algorithm::EdDSA, "ed-1");
+        let server = JwksServer::start(support::jwks(&[&key])).await;
+        Self { key, server }
+    }
+
+    /// A Cognito access token of this issuer, with `scope` and groups as given.
+    fn token(&self, scope: &str, groups: &[&str]) -> String {
+        let mut claims = support::cognito_access_claims();
+        claims["iss"] = json!(self.server.base);
+        claims["scope"] = json!(scope);
+        claims["cognito:groups"] = json!(groups);
+        self.key.token(&claims)
+    }
+}
+
+#[tokio::test]
+async fn axum_api_serves_without_its_issuer() {
+    let api = Running::start(
+        "axum_api",
+        &[
+            "--issuer",
+            DEAD_ISSUER,
+            "--client-id",
+            "c",
+            "--addr",
+            "127.0.0.1:0",
+        ],
+    );
+    let http = reqwest::Client::new();
+
+    let public = http.get(api.url("/public")).send().await.expect("GET");
+    assert_eq!(public.status(), StatusCode::OK);
+
+    let anonymous = http.get(api.url("/me")).send().await.expect("GET");
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let challenge = anonymous.headers()[WWW_AUTHENTICATE]
+        .to_str()
+        .expect("ascii");
+    assert!(challenge.starts_with("Bearer"), "{challenge}");
+    let metadata_url = api.url("/.well-known/oauth-protected-resource");
+    assert!(
+        challenge.contains(&format!("resource_metadata=\"{metadata_url}\"")),
+        "{challenge}"
+    );
+
+    let unknown = http
+        .get(api.url("/me"))
+        .bearer_auth(unknown_token())
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(unknown.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let retry_after: u64 = unknown.headers()[RETRY_AFTER]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!(retry_after >= 1);
+
+    let metadata = http.get(&metadata_url).send().await.expect("GET");
+    assert_eq!(metadata.status(), StatusCode::OK);
+    let metadata: Value =
+        serde_json::from_slice(&metadata.bytes().await.expect("body")).expect("metadata is JSON");
+    assert_eq!(metadata["resource"], json!(api.base));
+    assert_eq!(metadata["authorization_servers"], json!([DEAD_ISSUER]));
+    assert_eq!(
+        metadata["scopes_supported"],
+        json!(["api/read", "api/write"])
+    );
+}
+
+#[test]
+fn axum_api_without_audience_is_a_usage_error() {
+    let (status, stderr) = exit_of("axum_api", &["--issuer", DEAD_ISSUER]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--no-audience-check"), "{stderr}");
+}
+
+#[tokio::test]
+async fn axum_api_enforces_scopes_and_groups() {
+    let issuer = Issuer::start().await;
+    let api = Running::start(
+        "axum_api",
+        &[
+            "--issuer",
+            &issuer.server.base,
+            "--client-id",
+            CLIENT_ID,
+            "--token-use",
+            "access",
+            "--addr",
+            "127.0.0.1:0",
+        ],
+    );
+    let http = reqwest::Client::new();
+    let full = issuer.token("api/read api/write", &["admins"]);
+    let reader = issuer.token("api/read", &[]);
+    let status = |method: reqwest::Method, path: &str, token: &str| {
+        http.request(method, api.url(path))
+            .bearer_auth(token)
+            .body("note")
+            .send()
+    };
+
+    let me = status(reqwest::Method::GET, "/me", &full)
+        .await
+        .expect("GET");
+    assert_eq!(me.status(), StatusCode::OK);
+    let me: Value = serde_json::from_slice(&me.bytes().await.expect("body")).expect("JSON");
+    assert_eq!(me["username"], "alice");
+    assert_eq!(me["client_id"], CLIENT_ID);
+    assert_eq!(me["scopes"], json!(["api/read", "api/write"]));
+    assert_eq!(me["groups"], json!(["admins"]));
+
+    for (method, path, token, want) in [
+        ("GET", "/read", &full, StatusCode::OK),
+        ("POST", "/write", &full, StatusCode::CREATED),
+        ("GET", "/admin", &full, StatusCode::OK),
+        ("GET", "/read", &reader, StatusCode::OK),
+        ("POST", "/write", &reader, StatusCode::FORBIDDEN),
+        ("GET", "/admin", &reader, StatusCode::FORBIDDEN),
+    ] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let response = status(method.clone(), path, token).await.expect("send");
+        assert_eq!(response.status(), want, "{method} {path}");
+    }
+    let refused = status(reqwest::Method::POST, "/write", &reader)
+        .await
+        .expect("POST");
+    let challenge = refused.headers()[WWW_AUTHENTICATE].to_str().expect("ascii");
+    assert!(
+        challenge.contains("error=\"insufficient_scope\"")
+            && challenge.contains("scope=\"api/write\""),
+        "{challenge}"
+    );
+
+    let mut other = support::cognito_access_claims();
+    other["iss"] = json!(issuer.server.base);
+    other["client_id"] = json!("another-client");
+    let other = issuer.key.token(&other);
+    let response = status(reqwest::Method::GET, "/me", &other)
+        .await
+        .expect("GET");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+mod grpc {
+    use tonic::Code;
+    use tonic::transport::Channel;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+    use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
+
+    use super::*;
+
+    async fn client(api: &Running) -> HealthClient<Channel> {
+        let channel = Channel::from_shared(api.base.clone())
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connect");
+        HealthClient::new(channel)
+    }
+
+    fn request(token: Option<&str>) -> tonic::Request<HealthCheckRequest> {
+        let mut request = tonic::Request::new(HealthCheckRequest::default());
+        if let Some(token) = token {
+            let value = format!("Bearer {token}").parse().expect("ascii");
+            request.metadata_mut().insert("authorization", value);
+        }
+        request
+    }
+
+    async fn check(client: &mut HealthClient<Channel>, token: Option<&str>) -> Result<i32, Code> {
+        client
+            .check(request(token))
+            .await
+            .map(|r| r.into_inner().status)
+            .map_err(|s| s.code())
+    }
+
+    #[tokio::test]
+    async fn tonic_api_checks_tokens_per_method() {
+        let issuer = Issuer::start().await;
+        let api = Running::start(
+            "tonic_api",
+            &[
+                "--issuer",
+                &issuer.server.base,
+                "--client-id",
+                CLIENT_ID,
+                "--token-use",
+                "access",
+                "--addr",
+                "127.0.0.1:0",
+            ],
+        );
+        let mut health = client(&api).await;
+        let reader = issuer.token("api/read", &[]);
+        let writer = issuer.token("api/write", &[]);
+        let serving = ServingStatus::Serving as i32;
+
+        assert_eq!(check(&mut health, None).await, Err(Code::Unauthenticated));
+        assert_eq!(
+            check(&mut health, Some("x.y.z")).await,
+            Err(Code::Unauthenticated)
+        );
+        assert_eq!(
+            check(&mut health, Some(&writer)).await,
+            Err(Code::PermissionDenied)
+        );
+        assert_eq!(check(&mut health, Some(&reader)).await, Ok(serving));
+
+        // Watch needs only a valid token.
+        let mut stream = health
+            .watch(request(Some(&writer)))
+            .await
+            .expect("watch")
+            .into_inner();
+        let first: HealthCheckResponse = stream.message().await.expect("message").expect("one");
+        assert_eq!(first.status, serving);
+    }
+
+    #[tokio::test]
+    async fn tonic_api_is_unavailable_without_its_issuer() {
+        let api = Running::start(
+            "tonic_api",
+            &[
+                "--issuer",
+                DEAD_ISSUER,
+                "--no-audience-check",
+                "--addr",
+                "127.0.0.1:0",
+            ],
+        );
+        let mut health = client(&api).await;
+        let token = unknown_token();
+        assert_eq!(
+            check(&mut health, Some(&token)).await,
+            Err(Code::Unavailable)
+        );
+    }
+}
