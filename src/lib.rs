@@ -46,6 +46,8 @@ mod clock;
 mod error;
 mod jwks;
 mod layer;
+#[cfg(feature = "mock")]
+pub mod mock;
 mod token;
 #[cfg(feature = "tonic")]
 pub mod tonic;

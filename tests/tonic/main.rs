@@ -397,10 +397,8 @@ async fn a_malformed_authorization_header_is_unauthenticated() {
     let server = serve(JwtAuthLayer::new(authorizer(&key))).await;
     let mut client = server.client().await;
     let mut call = request(None);
-    call.metadata_mut().insert(
-        "authorization",
-        "Basic YWxpY2U6c2VjcmV0".parse().expect("ascii"),
-    );
+    call.metadata_mut()
+        .insert("authorization", "Bearer a b".parse().expect("ascii"));
 
     let status = client.check(call).await.expect_err("refused");
 
@@ -409,6 +407,15 @@ async fn a_malformed_authorization_header_is_unauthenticated() {
         Code::Unauthenticated,
         AuthErrorKind::MalformedRequest,
     );
+
+    // Another scheme is no bearer token at all (RFC 6750 §3.1): still UNAUTHENTICATED.
+    let mut call = request(None);
+    call.metadata_mut().insert(
+        "authorization",
+        "Basic YWxpY2U6c2VjcmV0".parse().expect("ascii"),
+    );
+    let status = client.check(call).await.expect_err("refused");
+    assert_status(&status, Code::Unauthenticated, AuthErrorKind::MissingToken);
     assert!(server.recorder.seen().is_empty());
 }
 

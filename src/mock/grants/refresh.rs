@@ -1,0 +1,183 @@
+//! The refresh token grant (RFC 6749 §6), as Cognito runs it.
+//!
+//! - The refresh token must be known, unexpired, not revoked (neither its family nor its
+//!   sign-in's `origin_jti`) and issued to the authenticating client; its user must still
+//!   exist. Anything else is `invalid_grant`.
+//! - `scope` may narrow the original grant (a subset of it, else `invalid_scope`); the new
+//!   tokens keep the original `auth_time` and `origin_jti`. An ID token comes only with
+//!   `openid`.
+//! - Without rotation (the default) no new refresh token is issued: the same one keeps working
+//!   until it expires. With the client's `rotate_refresh_tokens`, each use issues a new refresh
+//!   token in the same family, with the original (un-narrowed) scopes, and marks the used one
+//!   rotated. A rotated token still works for `rotation_grace_seconds` (for a client whose
+//!   response was lost; each such use rotates again); used after that, it is reuse: the whole
+//!   family, and every token issued from its sign-in, is revoked, and the answer is
+//!   `invalid_grant`.
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, ErrorKind};
+use crate::mock::config::Client;
+use crate::mock::error::OAuthError;
+use crate::mock::form::Params;
+use crate::mock::mint::Issue;
+use crate::mock::store::RefreshRecord;
+use crate::mock::{MockIssuer, Shared};
+
+pub(crate) fn refresh(
+    shared: &Shared,
+    client: &Client,
+    params: &Params,
+) -> Result<Value, OAuthError> {
+    let token = params.require("refresh_token")?;
+    let now = shared.now();
+    let mut state = shared.state();
+    let record: RefreshRecord = state
+        .refresh
+        .get(token)
+        .cloned()
+        .ok_or_else(|| OAuthError::invalid_grant("the refresh token is unknown or revoked"))?;
+    // Another client's token: refused, and left alone (it was not this client's to burn).
+    if record.client_id != client.id {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was issued to another client",
+        ));
+    }
+    if state.revoked_families.contains(&record.family)
+        || state.revoked_origins.contains(&record.origin_jti)
+    {
+        return Err(OAuthError::invalid_grant("the refresh token was revoked"));
+    }
+    if record.expires_at <= now {
+        return Err(OAuthError::invalid_grant("the refresh token has expired"));
+    }
+    if let Some(rotated_at) = record.rotated_at
+        && now >= rotated_at.saturating_add(client.rotation_grace_seconds)
+    {
+        // Reuse of a rotated refresh token: someone else may hold the family. Burn it all.
+        state.revoke_family(&record.family);
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was already rotated; its family is revoked",
+        ));
+    }
+    let user = state
+        .user(&record.username)
+        .cloned()
+        .ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
+    let scopes = narrow(&record.scopes, params.get("scope"))?;
+    let rotate = client.rotate_refresh_tokens;
+    let tokens = state
+        .mint(
+            &shared.issuer,
+            now,
+            Issue {
+                client_id: client.id.clone(),
+                user: Some(user),
+                scopes,
+                auth_time: record.auth_time,
+                nonce: None,
+                origin_jti: Some(record.origin_jti.clone()),
+                refresh: rotate,
+                family: rotate.then(|| record.family.clone()),
+                extra: Map::new(),
+            },
+        )
+        .map_err(|e| OAuthError::server_error(e.to_string()))?;
+    if let Some(new) = &tokens.refresh_token {
+        // RFC 6749 §6: the new refresh token's scope is the original one, however narrowed
+        // this request was.
+        if let Some(fresh) = state.refresh.get_mut(new) {
+            fresh.scopes.clone_from(&record.scopes);
+        }
+        // The first rotation starts the grace period; a retry within it does not extend it.
+        if let Some(old) = state.refresh.get_mut(token)
+            && old.rotated_at.is_none()
+        {
+            old.rotated_at = Some(now);
+        }
+    }
+    Ok(tokens.to_json())
+}
+
+/// The scopes of a refresh: the original ones, or the asked subset of them.
+fn narrow(original: &[String], asked: Option<&str>) -> Result<Vec<String>, OAuthError> {
+    let Some(asked) = asked else {
+        return Ok(original.to_vec());
+    };
+    let mut out: Vec<String> = Vec::new();
+    for scope in asked.split(' ').filter(|s| !s.is_empty()) {
+        if !original.iter().any(|o| o == scope) {
+            return Err(OAuthError::invalid_scope(
+                "a refresh may only narrow the original scope",
+            ));
+        }
+        if !out.iter().any(|s| s == scope) {
+            out.push(scope.to_owned());
+        }
+    }
+    if out.is_empty() {
+        return Err(OAuthError::invalid_scope("no scope asked"));
+    }
+    if !out.iter().any(|s| s == "openid")
+        && out
+            .iter()
+            .any(|s| matches!(s.as_str(), "email" | "phone" | "profile"))
+    {
+        return Err(OAuthError::invalid_scope(
+            "`email`, `phone` and `profile` need `openid`",
+        ));
+    }
+    Ok(out)
+}
+
+impl MockIssuer {
+    /// **Test helper, not part of the supported API.** Mints a refresh token (with its access
+    /// and ID tokens, which are discarded) as if `username` had just signed in to `client_id`
+    /// with `scopes`, without running the browser flow. Tests of the refresh grant,
+    /// revocation and introspection use it; real clients get refresh tokens from the
+    /// authorization code or device grants.
+    ///
+    /// # Errors
+    ///
+    /// When the client or the user is unknown, or signing fails.
+    #[doc(hidden)]
+    pub fn issue_refresh_token_for_tests<I, S>(
+        &self,
+        client_id: &str,
+        username: &str,
+        scopes: I,
+    ) -> Result<String, Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let fail = |m: String| Error::new(ErrorKind::Config(m));
+        let now = self.shared.now();
+        let mut state = self.shared.state();
+        if state.client(client_id).is_none() {
+            return Err(fail(format!("no client `{client_id}`")));
+        }
+        let user = state
+            .user(username)
+            .cloned()
+            .ok_or_else(|| fail(format!("no user `{username}`")))?;
+        let tokens = state.mint(
+            &self.shared.issuer,
+            now,
+            Issue {
+                client_id: client_id.to_owned(),
+                user: Some(user),
+                scopes: scopes.into_iter().map(Into::into).collect(),
+                auth_time: now,
+                nonce: None,
+                origin_jti: None,
+                refresh: true,
+                family: None,
+                extra: Map::new(),
+            },
+        )?;
+        tokens
+            .refresh_token
+            .ok_or_else(|| fail("no refresh token was minted".into()))
+    }
+}

@@ -1,0 +1,320 @@
+//! A test-mode authorization server shaped like an Amazon Cognito user pool (feature `mock`).
+//!
+//! It runs every OAuth 2.0 grant for real — authorization code with and without PKCE,
+//! implicit, client credentials, refresh (with optional rotation), device authorization
+//! (RFC 8628) and token exchange (RFC 8693) — on `127.0.0.1:0`, with in-memory state and fresh
+//! keys per instance. It is for tests: never a production authorization server.
+//!
+//! ```
+//! use tokengate::mock::{Client, Grant, MockIssuer, ResourceServer};
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), tokengate::Error> {
+//! let issuer = MockIssuer::builder()
+//!     .resource_server(ResourceServer::new("api", ["read", "write"]))
+//!     .client(
+//!         Client::confidential("backend", "secret")
+//!             .grants([Grant::ClientCredentials])
+//!             .scopes(["api/read"]),
+//!     )
+//!     .start()
+//!     .await?;
+//! assert!(issuer.token_endpoint().ends_with("/oauth2/token"));
+//! # Ok(()) }
+//! ```
+
+mod admin;
+mod authorize;
+mod client_auth;
+mod config;
+mod device;
+mod discovery;
+mod error;
+mod form;
+mod grants;
+mod html;
+mod introspect;
+mod keys;
+mod login;
+mod logout;
+mod mint;
+mod revoke;
+mod router;
+mod scopes;
+mod session;
+mod store;
+mod test_api;
+mod token;
+mod userinfo;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::oneshot;
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, ErrorKind};
+
+pub use config::{Client, Grant, Lifetimes, MockConfig, ResourceServer, TrustedIssuer, User};
+pub use keys::KeyUse;
+pub use store::{JwksFault, RecordedRequest};
+pub use test_api::{Forgery, TokenBuilder};
+
+/// What every handler shares.
+pub(crate) struct Shared {
+    pub(crate) issuer: String,
+    pub(crate) base: String,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) state: Mutex<store::State>,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("issuer", &self.issuer)
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    pub(crate) fn state(&self) -> MutexGuard<'_, store::State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn now(&self) -> u64 {
+        self.clock.now_unix()
+    }
+
+    /// An absolute URL of this server.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+/// Builds a [`MockIssuer`].
+#[must_use = "a builder does nothing until `.start()`"]
+pub struct MockIssuerBuilder {
+    config: MockConfig,
+    addr: SocketAddr,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for MockIssuerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockIssuerBuilder")
+            .field("config", &self.config)
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MockIssuerBuilder {
+    /// The whole configuration at once (as read from TOML).
+    pub fn config(mut self, config: MockConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The advertised issuer (`iss`, discovery's `issuer`), independent of the listening
+    /// address: for example `https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Mock`.
+    /// Defaults to the listening address.
+    pub fn issuer_url(mut self, issuer: impl Into<String>) -> Self {
+        self.config.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Adds an app client.
+    pub fn client(mut self, client: Client) -> Self {
+        self.config.clients.push(client);
+        self
+    }
+
+    /// Adds a user.
+    pub fn user(mut self, user: User) -> Self {
+        self.config.users.push(user);
+        self
+    }
+
+    /// Adds a resource server and its custom scopes.
+    pub fn resource_server(mut self, server: ResourceServer) -> Self {
+        self.config.resource_servers.push(server);
+        self
+    }
+
+    /// Trusts an external issuer's access tokens for token exchange.
+    pub fn trusted_issuer(mut self, issuer: TrustedIssuer) -> Self {
+        self.config.trusted_issuers.push(issuer);
+        self
+    }
+
+    /// Token lifetimes.
+    pub fn lifetimes(mut self, lifetimes: Lifetimes) -> Self {
+        self.config.lifetimes = lifetimes;
+        self
+    }
+
+    /// The address to listen on. Defaults to `127.0.0.1:0` (a free port).
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// The clock for `iat`/`exp` and every expiry. Defaults to the system clock.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Generates the keys, binds the address and starts serving.
+    ///
+    /// # Errors
+    ///
+    /// When the address cannot be bound or keys cannot be generated.
+    pub async fn start(self) -> Result<MockIssuer, Error> {
+        let listener = tokio::net::TcpListener::bind(self.addr)
+            .await
+            .map_err(|e| {
+                Error::new(ErrorKind::Config(format!("cannot bind {}: {e}", self.addr)))
+            })?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| Error::new(ErrorKind::Config(format!("no local address: {e}"))))?;
+        let base = format!("http://{local}");
+        let issuer = self.config.issuer.clone().unwrap_or_else(|| base.clone());
+        let keys = keys::KeyRing::generate()?;
+        let shared = Arc::new(Shared {
+            issuer,
+            base,
+            clock: self.clock,
+            state: Mutex::new(store::State::new(self.config, keys)),
+        });
+        let app = router::router(Arc::clone(&shared));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(MockIssuer {
+            shared,
+            local,
+            stop: Some(stop),
+            task,
+        })
+    }
+}
+
+/// A running mock issuer; it stops when dropped.
+pub struct MockIssuer {
+    pub(crate) shared: Arc<Shared>,
+    local: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl fmt::Debug for MockIssuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockIssuer")
+            .field("issuer", &self.shared.issuer)
+            .field("url", &self.shared.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for MockIssuer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.abort();
+    }
+}
+
+impl MockIssuer {
+    /// A builder with nothing configured.
+    pub fn builder() -> MockIssuerBuilder {
+        MockIssuerBuilder {
+            config: MockConfig::default(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// A builder with the documented demo configuration ([`MockConfig::demo`]).
+    pub fn demo() -> MockIssuerBuilder {
+        Self::builder().config(MockConfig::demo())
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Its base URL, `http://127.0.0.1:<port>`: where the endpoints are.
+    pub fn url(&self) -> &str {
+        &self.shared.base
+    }
+
+    /// The advertised issuer (`iss`).
+    pub fn issuer(&self) -> &str {
+        &self.shared.issuer
+    }
+
+    /// `/.well-known/openid-configuration`.
+    pub fn discovery_url(&self) -> String {
+        self.shared.url("/.well-known/openid-configuration")
+    }
+
+    /// `/.well-known/jwks.json`.
+    pub fn jwks_uri(&self) -> String {
+        self.shared.url("/.well-known/jwks.json")
+    }
+
+    /// `/oauth2/authorize`.
+    pub fn authorize_endpoint(&self) -> String {
+        self.shared.url("/oauth2/authorize")
+    }
+
+    /// `/oauth2/token`.
+    pub fn token_endpoint(&self) -> String {
+        self.shared.url("/oauth2/token")
+    }
+
+    /// `/oauth2/userInfo`.
+    pub fn userinfo_endpoint(&self) -> String {
+        self.shared.url("/oauth2/userInfo")
+    }
+
+    /// `/oauth2/revoke`.
+    pub fn revocation_endpoint(&self) -> String {
+        self.shared.url("/oauth2/revoke")
+    }
+
+    /// `/oauth2/introspect`.
+    pub fn introspection_endpoint(&self) -> String {
+        self.shared.url("/oauth2/introspect")
+    }
+
+    /// `/oauth2/device_authorization`.
+    pub fn device_authorization_endpoint(&self) -> String {
+        self.shared.url("/oauth2/device_authorization")
+    }
+
+    /// `/device`, where a signed-in user enters a user code.
+    pub fn device_verification_uri(&self) -> String {
+        self.shared.url("/device")
+    }
+
+    /// `/login`, the hosted sign-in page.
+    pub fn login_url(&self) -> String {
+        self.shared.url("/login")
+    }
+
+    /// `/logout`.
+    pub fn logout_endpoint(&self) -> String {
+        self.shared.url("/logout")
+    }
+}

@@ -1,0 +1,52 @@
+//! The routes, with Cognito's paths, and what wraps them all: the request log, a body limit.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+
+use crate::mock::{
+    Shared, admin, authorize, device, discovery, introspect, login, logout, revoke, token, userinfo,
+};
+
+/// Bodies beyond this are refused (413) before any handler reads them.
+const MAX_BODY: usize = 64 * 1024;
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::openid_configuration),
+        )
+        .route("/.well-known/jwks.json", get(discovery::jwks))
+        .route("/oauth2/authorize", get(authorize::authorize))
+        .route("/login", get(login::page).post(login::submit))
+        .route("/oauth2/token", post(token::token))
+        .route(
+            "/oauth2/userInfo",
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
+        .route("/oauth2/revoke", post(revoke::revoke))
+        .route("/oauth2/introspect", post(introspect::introspect))
+        .route("/logout", get(logout::logout))
+        .route(
+            "/oauth2/device_authorization",
+            post(device::device_authorization),
+        )
+        .route("/device", get(device::page).post(device::submit))
+        .nest("/_admin", admin::router())
+        .layer(middleware::from_fn_with_state(Arc::clone(&shared), record))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(shared)
+}
+
+/// Counts and logs every request by path.
+async fn record(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    shared
+        .state()
+        .record(request.method().as_str(), request.uri().path());
+    next.run(request).await
+}
