@@ -1,6 +1,6 @@
 //! [`Authorizer`]: validates one token against an issuer's keys and policy, with no HTTP involved.
 
-use std::any::TypeId;
+use std::any::{Any, TypeId};
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -14,6 +14,7 @@ use crate::claims::{Claims, RawClaims, Registered, Str};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, AuthErrorKind, Error, ErrorKind};
 use crate::jwks::{KeyCache, KeySet, KeySetHealth, Lookup, RemoteJwks};
+use crate::token_cache::{Entry, TokenCache};
 use crate::validate::{
     Compact, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, Header, MAX_SIGNATURE_LEN, Policy,
     Profile, starts_as_object,
@@ -50,6 +51,19 @@ pub struct Authorizer {
     issuers: Arc<[Issuer]>,
     /// The largest `max_token_len` among the issuers: the first, issuer-blind limit.
     max_token_len: usize,
+    /// Validated tokens, when the cache is on (the default).
+    cache: Option<TokenCache>,
+}
+
+/// The token cache's default budget: about 16 MiB of tokens and claims.
+pub(crate) const DEFAULT_TOKEN_CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// What the token cache says about a token.
+enum Cached<T> {
+    Hit(Claims<T>),
+    /// Known, and refused now (expired since, or its keys are unavailable).
+    Refused(AuthError),
+    Miss,
 }
 
 /// One issuer: its policy, its keys, its limits.
@@ -76,7 +90,8 @@ struct IssuerOnly<'a> {
 }
 
 enum Next<T> {
-    Done(Result<Claims<T>, AuthError>),
+    /// The answer, with the key-set generation that verified the token.
+    Done(Result<(Claims<T>, u64), AuthError>),
     /// Fetch keys (joining a fetch in flight); `Some(generation)` of the set that lacked the
     /// `kid`, `None` when there was no set at all.
     Refetch(Option<u64>),
@@ -91,6 +106,7 @@ impl Authorizer {
             audiences: Vec::new(),
             client_ids: Vec::new(),
             keys: KeySourceConfig::Static(KeySet::default()),
+            token_cache_bytes: Some(DEFAULT_TOKEN_CACHE_BYTES),
             leeway: DEFAULT_LEEWAY_SECS,
             algorithms: AlgorithmSet::DEFAULT,
             max_token_len: DEFAULT_MAX_TOKEN_LEN,
@@ -108,8 +124,14 @@ impl Authorizer {
     /// [`ErrorKind::Combine`] when none is given, when one skips the issuer check, or when two
     /// name the same issuer.
     pub fn any_of(authorizers: impl IntoIterator<Item = Authorizer>) -> Result<Self, Error> {
+        let authorizers: Vec<Authorizer> = authorizers.into_iter().collect();
+        // One cache for the combination, as large as the largest of theirs.
+        let cache_bytes = authorizers
+            .iter()
+            .filter_map(|a| a.cache.as_ref().map(TokenCache::max_bytes))
+            .max();
         let issuers: Vec<Issuer> = authorizers
-            .into_iter()
+            .iter()
             .flat_map(|a| a.issuers.iter().cloned().collect::<Vec<_>>())
             .collect();
         if issuers.is_empty() {
@@ -129,13 +151,59 @@ impl Authorizer {
                 return Err(ErrorKind::Combine("two authorizers name the same issuer").into());
             }
         }
-        Ok(Self::from_issuers(issuers))
+        Ok(Self::from_issuers(issuers, cache_bytes))
     }
 
-    fn from_issuers(issuers: Vec<Issuer>) -> Self {
+    fn from_issuers(issuers: Vec<Issuer>, cache_bytes: Option<u64>) -> Self {
         Self {
             max_token_len: issuers.iter().map(|i| i.max_token_len).max().unwrap_or(0),
             issuers: issuers.into(),
+            cache: cache_bytes.map(TokenCache::new),
+        }
+    }
+
+    /// The token cache's answer for a token it holds.
+    fn cached<T>(&self, token: &str, entry: &Entry) -> Cached<T>
+    where
+        T: Send + Sync + 'static,
+    {
+        if entry.custom_type != TypeId::of::<T>() {
+            return Cached::Miss;
+        }
+        let Some(issuer) = self.issuers.get(entry.issuer) else {
+            return Cached::Miss;
+        };
+        // Time moves on: every time rule is checked again, on the authorizer's clock.
+        let claims = &entry.registered;
+        let now = issuer.clock.now_unix();
+        let leeway = issuer.policy.leeway;
+        if now >= claims.exp.saturating_add(leeway) {
+            if let Some(cache) = &self.cache {
+                cache.remove(token);
+            }
+            return Cached::Refused(AuthError::claim(AuthErrorKind::Expired, "exp"));
+        }
+        if claims
+            .nbf
+            .is_some_and(|nbf| nbf > now.saturating_add(leeway))
+            || claims
+                .iat
+                .is_some_and(|iat| iat > now.saturating_add(leeway))
+        {
+            return Cached::Miss;
+        }
+        // The keys move on too: a new key set (rotation, removal) means verifying again.
+        if let KeySource::Remote(keys) = &issuer.keys {
+            let guard = keys.load();
+            match keys.lookup(guard.as_deref()) {
+                Lookup::Ready(snapshot) if snapshot.generation() == entry.generation => {}
+                // Stale keys (past the bound): the full path asks for a refetch.
+                _ => return Cached::Miss,
+            }
+        }
+        match Arc::clone(&entry.custom).downcast::<T>() {
+            Ok(custom) => Cached::Hit(Claims::from_parts(Arc::clone(&entry.registered), custom)),
+            Err(_) => Cached::Miss,
         }
     }
 
@@ -156,24 +224,57 @@ impl Authorizer {
     /// [`AuthErrorKind::KeysUnavailable`] when the issuer's keys cannot be had.
     pub async fn authorize<T>(&self, token: &str) -> Result<Claims<T>, AuthError>
     where
-        T: DeserializeOwned + 'static,
+        T: DeserializeOwned + Send + Sync + 'static,
     {
+        if let Some(cache) = &self.cache
+            && let Some(entry) = cache.get(token)
+        {
+            match self.cached::<T>(token, &entry) {
+                Cached::Hit(claims) => return Ok(claims),
+                Cached::Refused(err) => return Err(err),
+                Cached::Miss => {}
+            }
+        }
         let compact = Compact::split(token, self.max_token_len)?;
-        let (issuer, payload) = match &*self.issuers {
-            [single] => (single, None),
+        let (index, payload) = match &*self.issuers {
+            [_] => (0, None),
             many => {
                 let payload = decode_payload(&compact)?;
                 let peek: IssuerOnly<'_> =
                     serde_json::from_slice(&payload).map_err(|_| AuthErrorKind::MalformedClaim)?;
                 let iss = peek.iss.as_ref().map(|s| &*s.0);
-                let issuer = many
+                let index = many
                     .iter()
-                    .find(|i| i.policy.issuer.as_deref() == iss && iss.is_some())
+                    .position(|i| i.policy.issuer.as_deref() == iss && iss.is_some())
                     .ok_or(AuthError::claim(AuthErrorKind::WrongIssuer, "iss"))?;
-                (issuer, Some(payload))
+                (index, Some(payload))
             }
         };
-        issuer.authorize(token, &compact, payload).await
+        let issuer = &self.issuers[index];
+        let (claims, generation) = issuer.authorize::<T>(token, &compact, payload).await?;
+        if let Some(cache) = &self.cache {
+            let until = claims.expires_at().saturating_add(issuer.policy.leeway);
+            let ttl = Duration::from_secs(until.saturating_sub(issuer.clock.now_unix()));
+            let custom: Arc<dyn Any + Send + Sync> = Arc::clone(claims.custom_arc()) as _;
+            cache.insert(
+                token,
+                Entry {
+                    registered: Arc::clone(claims.registered()),
+                    custom,
+                    custom_type: TypeId::of::<T>(),
+                    issuer: index,
+                    generation,
+                    ttl,
+                },
+            );
+        }
+        Ok(claims)
+    }
+
+    /// How many validated tokens the cache holds, and their weight in bytes (`None` when the
+    /// cache is off).
+    pub fn token_cache_usage(&self) -> Option<(u64, u64)> {
+        self.cache.as_ref().map(|c| (c.len(), c.weighted_size()))
     }
 
     /// Fetches every remote key set that has none yet, and waits for it. Services that want
@@ -241,7 +342,7 @@ impl Issuer {
         token: &str,
         compact: &Compact<'_>,
         payload: Option<Vec<u8>>,
-    ) -> Result<Claims<T>, AuthError>
+    ) -> Result<(Claims<T>, u64), AuthError>
     where
         T: DeserializeOwned + 'static,
     {
@@ -255,7 +356,11 @@ impl Issuer {
             None => decode_payload(compact)?,
         };
         let cache = match &self.keys {
-            KeySource::Static(keys) => return self.verify(keys, compact, &header, &payload),
+            KeySource::Static(keys) => {
+                return self
+                    .verify(keys, compact, &header, &payload)
+                    .map(|claims| (claims, 0));
+            }
             KeySource::Remote(cache) => cache,
         };
         let mut refetched = false;
@@ -265,20 +370,25 @@ impl Issuer {
                 match cache.lookup(guard.as_deref()) {
                     Lookup::Ready(snapshot) => {
                         match self.verify(&snapshot.keys, compact, &header, &payload) {
+                            // Before fetching for an unknown `kid`, a token that does not even
+                            // claim this issuer is refused: it cannot cause a fetch.
                             Err(e) if e.kind() == AuthErrorKind::UnknownKey && !refetched => {
-                                Next::Refetch(Some(snapshot.generation()))
+                                if self.claims_other_issuer(&payload) {
+                                    Next::Done(Err(AuthError::claim(
+                                        AuthErrorKind::WrongIssuer,
+                                        "iss",
+                                    )))
+                                } else {
+                                    Next::Refetch(Some(snapshot.generation()))
+                                }
                             }
-                            done => Next::Done(done),
+                            done => Next::Done(done.map(|c| (c, snapshot.generation()))),
                         }
                     }
-                    Lookup::Stale => {
-                        // Past the staleness bound: ask for keys (at most once per cooldown)
-                        // without making this request wait.
-                        cache.kick();
-                        Next::Done(Err(cache.unavailable()))
-                    }
-                    Lookup::Cold if !refetched => Next::Refetch(None),
-                    Lookup::Cold => Next::Done(Err(cache.unavailable())),
+                    // No usable set (never fetched, or past the staleness bound): wait for
+                    // the one shared fetch, at most once per cooldown.
+                    Lookup::Cold | Lookup::Stale if !refetched => Next::Refetch(None),
+                    Lookup::Cold | Lookup::Stale => Next::Done(Err(cache.unavailable())),
                 }
             };
             let seen = match next {
@@ -298,6 +408,15 @@ impl Issuer {
                 None => return Err(missing()),
             }
         }
+    }
+
+    /// Whether the unverified payload names an issuer other than the expected one.
+    fn claims_other_issuer(&self, payload: &[u8]) -> bool {
+        let Some(expected) = self.policy.issuer.as_deref() else {
+            return false;
+        };
+        serde_json::from_slice::<IssuerOnly<'_>>(payload)
+            .is_ok_and(|peek| peek.iss.as_ref().map(|s| &*s.0) != Some(expected))
     }
 
     fn verify<T>(
@@ -384,6 +503,7 @@ pub struct AuthorizerBuilder<I, A, K> {
     audiences: Vec<Box<str>>,
     client_ids: Vec<Box<str>>,
     keys: KeySourceConfig,
+    token_cache_bytes: Option<u64>,
     leeway: u64,
     algorithms: AlgorithmSet,
     max_token_len: usize,
@@ -458,6 +578,7 @@ impl<I, A, K> AuthorizerBuilder<I, A, K> {
             audiences: self.audiences,
             client_ids: self.client_ids,
             keys: self.keys,
+            token_cache_bytes: self.token_cache_bytes,
             leeway: self.leeway,
             algorithms: self.algorithms,
             max_token_len: self.max_token_len,
@@ -527,6 +648,23 @@ impl<I, A, K> AuthorizerBuilder<I, A, K> {
         self.to()
     }
 
+    /// The budget of the verified-token cache, in bytes of tokens and claims. Defaults to
+    /// 16 MiB (some 10,000 Cognito tokens).
+    ///
+    /// A token that validated is not verified again until it expires or its issuer's key set
+    /// changes; every time rule is still checked on each use, and per-route requirements
+    /// still run on every request.
+    pub fn token_cache_max_bytes(mut self, bytes: u64) -> Self {
+        self.token_cache_bytes = Some(bytes);
+        self
+    }
+
+    /// Verifies every token's signature on every request. Gives up speed only.
+    pub fn disable_token_cache(mut self) -> Self {
+        self.token_cache_bytes = None;
+        self
+    }
+
     /// One leeway for `exp`, `nbf` and `iat`. Defaults to 30 seconds.
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway.as_secs();
@@ -561,24 +699,27 @@ impl<I, A, K> AuthorizerBuilder<I, A, K> {
         A: AudienceChosen,
         K: KeysChosen,
     {
-        Authorizer::from_issuers(vec![Issuer {
-            policy: Policy {
-                profile: self.profile,
-                issuer: self.issuer,
-                audiences: self.audiences.into(),
-                client_ids: self.client_ids.into(),
-                leeway: self.leeway,
-            },
-            keys: match self.keys {
-                KeySourceConfig::Static(keys) => KeySource::Static(keys),
-                KeySourceConfig::Remote(remote) => {
-                    KeySource::Remote(remote.into_cache(Arc::clone(&self.clock)))
-                }
-            },
-            algorithms: self.algorithms,
-            max_token_len: self.max_token_len,
-            clock: self.clock,
-        }])
+        Authorizer::from_issuers(
+            vec![Issuer {
+                policy: Policy {
+                    profile: self.profile,
+                    issuer: self.issuer,
+                    audiences: self.audiences.into(),
+                    client_ids: self.client_ids.into(),
+                    leeway: self.leeway,
+                },
+                keys: match self.keys {
+                    KeySourceConfig::Static(keys) => KeySource::Static(keys),
+                    KeySourceConfig::Remote(remote) => {
+                        KeySource::Remote(remote.into_cache(Arc::clone(&self.clock)))
+                    }
+                },
+                algorithms: self.algorithms,
+                max_token_len: self.max_token_len,
+                clock: self.clock,
+            }],
+            self.token_cache_bytes,
+        )
     }
 }
 

@@ -34,8 +34,8 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 
 use crate::claims::Claims;
 use crate::error::{AuthError, AuthErrorKind};
+use crate::layer::AuthContext;
 use crate::layer::respond::missing_layer;
-use crate::layer::{AuthContext, Granted};
 
 /// The claims of the request as `Claims<T>`: those the layer inserted, or, for plain `Claims`
 /// (`T = ()`), the registered claims whatever `T` the layer reads.
@@ -43,7 +43,7 @@ fn find<T: Send + Sync + 'static>(parts: &Parts) -> Option<Claims<T>> {
     if let Some(claims) = parts.extensions.get::<Claims<T>>() {
         return Some(claims.clone());
     }
-    let Granted(registered) = parts.extensions.get::<Granted>()?;
+    let registered = parts.extensions.get::<AuthContext>()?.granted.as_ref()?;
     let unit: Box<dyn Any> = Box::new(Claims::from_registered(std::sync::Arc::clone(registered)));
     unit.downcast::<Claims<T>>().ok().map(|claims| *claims)
 }
@@ -90,7 +90,7 @@ impl IntoResponse for ClaimsRejection {
 
 fn missing_claims<T>(parts: &Parts) -> ClaimsRejection {
     match parts.extensions.get::<AuthContext>() {
-        Some(context) if !context.authenticated => ClaimsRejection::from_response(
+        Some(context) if context.granted.is_none() => ClaimsRejection::from_response(
             context
                 .responder
                 .render(&AuthError::new(AuthErrorKind::MissingToken), None, false),
@@ -144,7 +144,7 @@ where
             return Ok(Some(claims));
         }
         match parts.extensions.get::<AuthContext>() {
-            Some(context) if !context.authenticated => Ok(None),
+            Some(context) if context.granted.is_none() => Ok(None),
             _ => Err(missing_claims::<T>(parts)),
         }
     }

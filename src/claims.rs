@@ -293,6 +293,20 @@ fn boxed(s: Option<&Str<'_>>) -> Option<Box<str>> {
 }
 
 impl Registered {
+    /// Bytes held on the heap by the claim strings: what the token cache weighs.
+    pub(crate) fn heap_size(&self) -> usize {
+        let opt = |s: &Option<Box<str>>| s.as_ref().map_or(0, |s| s.len());
+        let names = |n: &NameSet| n.iter().map(|s| s.len() + 16).sum::<usize>();
+        self.iss.len()
+            + opt(&self.sub)
+            + self.aud.iter().map(|a| a.len() + 16).sum::<usize>()
+            + opt(&self.jti)
+            + opt(&self.client_id)
+            + opt(&self.username)
+            + names(&self.scopes)
+            + names(&self.groups)
+    }
+
     /// Builds the owned claims from validated raw claims; `scopes` were parsed by the policy.
     pub(crate) fn from_raw(
         raw: &RawClaims<'_>,
@@ -342,6 +356,16 @@ impl<T> Claims<T> {
             registered: Arc::new(registered),
             custom: Arc::new(custom),
         }
+    }
+
+    /// Claims from already validated parts (a token-cache hit).
+    pub(crate) fn from_parts(registered: Arc<Registered>, custom: Arc<T>) -> Self {
+        Self { registered, custom }
+    }
+
+    /// Your own claims, shared.
+    pub(crate) fn custom_arc(&self) -> &Arc<T> {
+        &self.custom
     }
 
     /// The registered claims, shared: what per-route requirements read whatever `T` is.

@@ -44,11 +44,15 @@ pub mod axum;
 mod claims;
 mod clock;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod jwks;
 mod layer;
 #[cfg(feature = "mock")]
 pub mod mock;
 mod token;
+mod token_cache;
 #[cfg(feature = "tonic")]
 pub mod tonic;
 mod validate;

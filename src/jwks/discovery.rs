@@ -58,34 +58,7 @@ pub(crate) async fn discover_jwks_uri(
             }
             Err(err) => return Err(err),
         };
-        let invalid = |reason: String| {
-            Error::new(ErrorKind::Discovery {
-                url: url.to_string(),
-                reason,
-            })
-        };
-        if !crate::validate::starts_as_object(&fetched.body) {
-            return Err(invalid("not a JSON object".into()));
-        }
-        let metadata: Metadata =
-            serde_json::from_slice(&fetched.body).map_err(|e| invalid(e.to_string()))?;
-        if metadata.issuer != issuer {
-            return Err(ErrorKind::IssuerMismatch {
-                expected: issuer.to_owned(),
-                found: metadata.issuer,
-            }
-            .into());
-        }
-        let jwks_uri = metadata
-            .jwks_uri
-            .ok_or_else(|| invalid("no `jwks_uri`".into()))?;
-        let jwks_uri = Url::parse(&jwks_uri).map_err(|e| invalid(format!("`jwks_uri`: {e}")))?;
-        let secure = jwks_uri.scheme() == "https"
-            || (jwks_uri.scheme() == "http" && issuer_url.scheme() == "http");
-        if !secure {
-            return Err(invalid("`jwks_uri` is not HTTPS".into()));
-        }
-        return Ok(jwks_uri);
+        return parse_metadata(&fetched.body, issuer, issuer_url, &url);
     }
     Err(last_error.unwrap_or_else(|| {
         Error::new(ErrorKind::InvalidUrl {
@@ -93,6 +66,46 @@ pub(crate) async fn discover_jwks_uri(
             reason: "no discovery URL can be formed",
         })
     }))
+}
+
+/// Reads the `jwks_uri` of a metadata document fetched from `url`: the document must be a
+/// JSON object naming exactly `issuer`, and the key set must be served over HTTPS (or over
+/// HTTP only when `issuer_url` itself is HTTP, as in local tests).
+///
+/// Pure: no I/O, so the fuzz targets (feature `fuzzing`) call it directly.
+pub(crate) fn parse_metadata(
+    body: &[u8],
+    issuer: &str,
+    issuer_url: &Url,
+    url: &Url,
+) -> Result<Url, Error> {
+    let invalid = |reason: String| {
+        Error::new(ErrorKind::Discovery {
+            url: url.to_string(),
+            reason,
+        })
+    };
+    if !crate::validate::starts_as_object(body) {
+        return Err(invalid("not a JSON object".into()));
+    }
+    let metadata: Metadata = serde_json::from_slice(body).map_err(|e| invalid(e.to_string()))?;
+    if metadata.issuer != issuer {
+        return Err(ErrorKind::IssuerMismatch {
+            expected: issuer.to_owned(),
+            found: metadata.issuer,
+        }
+        .into());
+    }
+    let jwks_uri = metadata
+        .jwks_uri
+        .ok_or_else(|| invalid("no `jwks_uri`".into()))?;
+    let jwks_uri = Url::parse(&jwks_uri).map_err(|e| invalid(format!("`jwks_uri`: {e}")))?;
+    let secure = jwks_uri.scheme() == "https"
+        || (jwks_uri.scheme() == "http" && issuer_url.scheme() == "http");
+    if !secure {
+        return Err(invalid("`jwks_uri` is not HTTPS".into()));
+    }
+    Ok(jwks_uri)
 }
 
 #[cfg(test)]

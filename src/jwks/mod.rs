@@ -7,6 +7,8 @@ mod jwk;
 mod key_set;
 mod remote;
 
+#[cfg(feature = "fuzzing")]
+pub(crate) use discovery::parse_metadata;
 pub use jwk::VerifyingKey;
 pub use key_set::{KeySet, SkippedKey};
 pub(crate) use remote::{KeyCache, Lookup};

@@ -400,16 +400,19 @@ impl KeyCache {
     }
 
     /// The error a request gets when no usable set can be had now.
+    ///
+    /// Its retry hint is the sooner of two moments when keys may come: the background task's
+    /// next retry, and the end of the cooldown (when a request may fetch again).
     pub(crate) fn unavailable(&self) -> AuthError {
-        let wait = lock(&self.shared.last_attempt)
-            .map(|at| {
-                self.shared
-                    .config
-                    .cooldown
-                    .saturating_sub(self.shared.since(at))
-            })
+        let shared = &self.shared;
+        let cooldown_left = lock(&shared.last_attempt)
+            .map(|at| shared.config.cooldown.saturating_sub(shared.since(at)))
             .unwrap_or_default();
-        AuthError::new(AuthErrorKind::KeysUnavailable).with_retry_after(wait.as_secs().max(1))
+        let retry_left = lock(&shared.retry_at)
+            .map(|(at, _)| Duration::from_millis(at.saturating_sub(shared.now())));
+        let wait = retry_left.map_or(cooldown_left, |r| r.min(cooldown_left));
+        AuthError::new(AuthErrorKind::KeysUnavailable)
+            .with_retry_after(wait.as_secs_f64().ceil().max(1.0) as u64)
     }
 
     /// Whether a newer set than `generation` is in place.
@@ -422,11 +425,6 @@ impl KeyCache {
     pub(crate) async fn refetch_within_cooldown(&self) -> Option<Outcome> {
         let rx = self.join_or_start(true)?;
         Some(wait(rx).await)
-    }
-
-    /// Starts a fetch if the cooldown allows one and none is running, without waiting for it.
-    pub(crate) fn kick(&self) {
-        let _ = self.join_or_start(true);
     }
 
     /// Joins the running fetch or starts one, whatever the cooldown.

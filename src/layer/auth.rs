@@ -16,7 +16,7 @@ use tower_service::Service;
 use crate::authorizer::Authorizer;
 use crate::error::{AuthError, AuthErrorKind};
 use crate::layer::respond::{ErrorBody, Responder, is_grpc};
-use crate::layer::{AuthContext, Granted, ResponseBody};
+use crate::layer::{AuthContext, ResponseBody};
 use crate::token::TokenSource;
 
 /// A tower layer that checks the bearer token of every request.
@@ -240,7 +240,7 @@ where
                     Ok(None) if config.optional => {
                         request.extensions_mut().insert(AuthContext {
                             responder: Arc::clone(&config.responder),
-                            authenticated: false,
+                            granted: None,
                         });
                         return inner
                             .call(request)
@@ -255,10 +255,9 @@ where
                     Err(err) => return refuse(&err),
                 };
                 let extensions = request.extensions_mut();
-                extensions.insert(Granted(Arc::clone(claims.registered())));
                 extensions.insert(AuthContext {
                     responder: Arc::clone(&config.responder),
-                    authenticated: true,
+                    granted: Some(Arc::clone(claims.registered())),
                 });
                 extensions.insert(claims);
                 inner

@@ -14,7 +14,7 @@ use tower_service::Service;
 use crate::claims::NameSet;
 use crate::error::{AuthError, AuthErrorKind};
 use crate::layer::respond::{is_grpc, missing_layer};
-use crate::layer::{AuthContext, Granted, ResponseBody};
+use crate::layer::{AuthContext, ResponseBody};
 
 /// What a route requires of the token: scopes or groups, all-of or any-of, combined with
 /// [`Requirement::and`] and [`Requirement::or`]. Turn it into a layer with [`RequireScope`]
@@ -224,8 +224,8 @@ pub(crate) fn refusal<B>(
         let response = missing_layer(grpc, "a scope or group requirement");
         return Some(response.map(ResponseBody::rejection));
     };
-    match extensions.get::<Granted>() {
-        Some(Granted(claims)) if requirement.is_met(&claims.scopes, &claims.groups) => None,
+    match &context.granted {
+        Some(claims) if requirement.is_met(&claims.scopes, &claims.groups) => None,
         Some(_) => {
             let err = AuthError::new(AuthErrorKind::InsufficientScope);
             let scope = requirement.scopes();

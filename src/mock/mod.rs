@@ -248,6 +248,13 @@ impl MockIssuer {
         Self::builder().config(MockConfig::demo())
     }
 
+    /// The same routes over the same state, to drive in process (`tower_service::Service`)
+    /// with no socket: for the fuzz targets (feature `fuzzing`).
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn router_for_tests(&self) -> axum::Router {
+        router::router(Arc::clone(&self.shared))
+    }
+
     /// The address it listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local

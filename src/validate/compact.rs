@@ -122,7 +122,7 @@ impl Header {
         if name.eq_ignore_ascii_case("none") {
             return Err(AuthErrorKind::UnsignedToken.into());
         }
-        if name.len() == 5 && name[..2].eq_ignore_ascii_case("hs") {
+        if name.len() == 5 && name.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("hs")) {
             return Err(AuthErrorKind::SymmetricAlgorithm.into());
         }
         let alg = Algorithm::from_name(name).ok_or(AuthErrorKind::UnsupportedAlgorithm)?;
@@ -193,6 +193,23 @@ mod tests {
                 AuthErrorKind::UnsignedToken
             );
         }
+    }
+
+    #[test]
+    fn alg_with_a_multibyte_character_is_unsupported_not_a_panic() {
+        // Found by fuzzing: five bytes whose second character ends past byte 2.
+        assert_eq!(
+            header("{\"alg\":\"E\u{30d}AB\"}").unwrap_err(),
+            AuthErrorKind::UnsupportedAlgorithm
+        );
+        let token = "eyJhbGciOiJFzI1BQiJ9.e30.c2ln";
+        let compact = Compact::split(token, 100).expect("three segments");
+        assert_eq!(
+            Header::parse(compact.header, AlgorithmSet::DEFAULT)
+                .unwrap_err()
+                .kind(),
+            AuthErrorKind::UnsupportedAlgorithm
+        );
     }
 
     #[test]
