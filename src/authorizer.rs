@@ -439,8 +439,10 @@ impl Issuer {
         ) {
             return Err(AuthErrorKind::InvalidSignature.into());
         }
+        // RFC 7519 §7.2: the claims set is UTF-8, all of it, read or not.
+        let payload = std::str::from_utf8(payload).map_err(|_| AuthErrorKind::MalformedClaim)?;
         let raw: RawClaims<'_> =
-            serde_json::from_slice(payload).map_err(|_| AuthErrorKind::MalformedClaim)?;
+            serde_json::from_str(payload).map_err(|_| AuthErrorKind::MalformedClaim)?;
         let (exp, scopes) = self.policy.check_claims(&raw, self.clock.now_unix())?;
         let registered =
             Registered::from_raw(&raw, exp, scopes, self.policy.profile.cognito_groups());
@@ -449,7 +451,7 @@ impl Issuer {
             T::deserialize(().into_deserializer())
                 .map_err(|_: serde::de::value::Error| AuthErrorKind::MalformedClaim)?
         } else {
-            serde_json::from_slice(payload)
+            serde_json::from_str(payload)
                 .map_err(|_| AuthError::claim(AuthErrorKind::MalformedClaim, "custom claims"))?
         };
         Ok(Claims::new(registered, custom))

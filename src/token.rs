@@ -57,7 +57,13 @@ impl TokenSource {
                 Ok(())
             }
         };
-        for value in headers.get_all(AUTHORIZATION) {
+        // RFC 9110 §11.6.2: one Authorization field; two (whatever their schemes) could be
+        // read differently by a proxy and by us.
+        let mut authorizations = headers.get_all(AUTHORIZATION).iter();
+        if let Some(value) = authorizations.next() {
+            if authorizations.next().is_some() {
+                return Err(malformed());
+            }
             if let Some(token) = from_authorization(value.as_bytes())? {
                 take(token)?;
             }

@@ -70,6 +70,15 @@ impl OAuthError {
         )
     }
 
+    /// The request body is over the limit (413), as an OAuth error.
+    pub(crate) fn payload_too_large(description: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request",
+            description,
+        )
+    }
+
     /// Something failed on the server's side (signing); never a client's mistake.
     pub(crate) fn server_error(description: impl Into<String>) -> Self {
         Self::new(

@@ -4,10 +4,12 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
+use crate::mock::error::OAuthError;
 use crate::mock::{
     Shared, admin, authorize, device, discovery, introspect, login, logout, revoke, token, userinfo,
 };
@@ -38,9 +40,26 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/device", get(device::page).post(device::submit))
         .nest("/_admin", admin::router())
+        .layer(middleware::from_fn(too_large_in_kind))
         .layer(middleware::from_fn_with_state(Arc::clone(&shared), record))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(shared)
+}
+
+/// A body over the limit is refused (413) in the endpoint's own kind of error: an HTML page
+/// for the hosted pages, an RFC 6749 §5.2 JSON error everywhere else.
+async fn too_large_in_kind(request: Request, next: Next) -> Response {
+    let html = matches!(request.uri().path(), "/login" | "/device");
+    let response = next.run(request).await;
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE {
+        return response;
+    }
+    let message = format!("the request body is larger than {MAX_BODY} bytes");
+    if html {
+        login::error_page(StatusCode::PAYLOAD_TOO_LARGE, &message)
+    } else {
+        OAuthError::payload_too_large(message).into_response()
+    }
 }
 
 /// Counts and logs every request by path.

@@ -113,11 +113,14 @@ impl Header {
     /// Decodes and checks the header (RFC 7515 §4.1, RFC 8725 §3.1–3.2).
     pub(crate) fn parse(segment: &str, allowed: AlgorithmSet) -> Result<Self, AuthError> {
         let json = decode_segment(segment)?;
-        if !super::starts_as_object(&json) {
+        // RFC 7515 §5.2: UTF-8, completely valid JSON — also in members never read, which
+        // serde would skip without looking at their bytes.
+        let json = std::str::from_utf8(&json).map_err(|_| AuthErrorKind::Malformed)?;
+        if !super::starts_as_object(json.as_bytes()) {
             return Err(AuthErrorKind::Malformed.into());
         }
         let raw: RawHeader<'_> =
-            serde_json::from_slice(&json).map_err(|_| AuthErrorKind::Malformed)?;
+            serde_json::from_str(json).map_err(|_| AuthErrorKind::Malformed)?;
         let name = raw.alg.0.as_ref();
         if name.eq_ignore_ascii_case("none") {
             return Err(AuthErrorKind::UnsignedToken.into());
