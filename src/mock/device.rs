@@ -7,17 +7,18 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, PRAGMA};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use serde_json::{Value, json};
 
+use crate::mock::authorize::{encode, redirect};
 use crate::mock::config::Grant;
-use crate::mock::discovery::json_response;
+use crate::mock::discovery::oauth_json;
 use crate::mock::error::OAuthError;
 use crate::mock::form::Params;
-use crate::mock::html::{escape, page as html_page};
+use crate::mock::html::escape;
 use crate::mock::keys::new_id;
+use crate::mock::login::html_response;
 use crate::mock::store::{DeviceDecision, DeviceRecord};
 use crate::mock::{Shared, client_auth, scopes};
 
@@ -67,19 +68,6 @@ pub(crate) fn normalize_user_code(input: &str) -> String {
     }
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 // ---------------------------------------------------------------------------------------------
 // POST /oauth2/device_authorization
 // ---------------------------------------------------------------------------------------------
@@ -90,16 +78,7 @@ pub(crate) async fn device_authorization(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match authorize_device(&shared, &headers, &body) {
-        Ok(body) => {
-            let mut response = json_response(StatusCode::OK, &body);
-            let headers = response.headers_mut();
-            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
-            response
-        }
-        Err(err) => err.into_response(),
-    }
+    oauth_json(authorize_device(&shared, &headers, &body))
 }
 
 fn authorize_device(
@@ -148,7 +127,7 @@ fn authorize_device(
         "user_code": user_code,
         "verification_uri": verification_uri,
         "verification_uri_complete":
-            format!("{verification_uri}?user_code={}", percent_encode(&user_code)),
+            format!("{verification_uri}?user_code={}", encode(&user_code)),
         "expires_in": lifetimes.device_code,
         "interval": lifetimes.device_interval,
     }))
@@ -158,35 +137,8 @@ fn authorize_device(
 // GET and POST /device
 // ---------------------------------------------------------------------------------------------
 
-/// An HTML answer that is never cached, framed or allowed to run scripts.
-fn html(status: StatusCode, title: &str, body: &str) -> Response {
-    let mut response = (status, html_page(title, body)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        HeaderName::from_static("x-frame-options"),
-        HeaderValue::from_static("DENY"),
-    );
-    headers.insert(
-        HeaderName::from_static("content-security-policy"),
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
-    headers.insert(
-        HeaderName::from_static("referrer-policy"),
-        HeaderValue::from_static("no-referrer"),
-    );
-    response
-}
-
 fn error_page(message: &str) -> Response {
-    html(
+    html_response(
         StatusCode::BAD_REQUEST,
         "Device sign-in",
         &format!("<p class=\"error\">{}</p>", escape(message)),
@@ -196,17 +148,10 @@ fn error_page(message: &str) -> Response {
 /// 302 to the sign-in page, which comes back to `/device` (with the user code) afterwards.
 fn to_login(shared: &Shared, user_code: Option<&str>) -> Response {
     let next = match user_code {
-        Some(code) => format!("/device?user_code={}", percent_encode(code)),
+        Some(code) => format!("/device?user_code={}", encode(code)),
         None => "/device".to_owned(),
     };
-    let location = shared.url(&format!("/login?next={}", percent_encode(&next)));
-    let mut response = StatusCode::FOUND.into_response();
-    let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&location) {
-        headers.insert(LOCATION, value);
-    }
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    redirect(&shared.url(&format!("/login?next={}", encode(&next))))
 }
 
 /// The form: who is signed in, what the code asks for (when it is known), the code field,
@@ -279,7 +224,7 @@ pub(crate) async fn page(
         user_code.unwrap_or_default(),
         None,
     );
-    html(StatusCode::OK, "Device sign-in", &body)
+    html_response(StatusCode::OK, "Device sign-in", &body)
 }
 
 /// `POST /device`: the user's decision.
@@ -303,7 +248,7 @@ pub(crate) async fn submit(
         return to_login(&shared, user_code);
     };
     let retry = |message: &str| {
-        html(
+        html_response(
             StatusCode::BAD_REQUEST,
             "Device sign-in",
             &form(
@@ -343,7 +288,7 @@ pub(crate) async fn submit(
     } else {
         "<p>Request denied. You may return to your device.</p>"
     };
-    html(StatusCode::OK, "Device sign-in", message)
+    html_response(StatusCode::OK, "Device sign-in", message)
 }
 
 #[cfg(test)]
@@ -376,7 +321,7 @@ mod tests {
     #[test]
     fn percent_encoding_keeps_only_unreserved_characters() {
         assert_eq!(
-            percent_encode("/device?user_code=AB CD&x"),
+            encode("/device?user_code=AB CD&x"),
             "%2Fdevice%3Fuser_code%3DAB%20CD%26x"
         );
     }

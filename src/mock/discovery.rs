@@ -22,6 +22,24 @@ pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
     response
 }
 
+/// The JSON answer of an OAuth endpoint: 200 with `Cache-Control: no-store` (RFC 6749 §5.1),
+/// or the error.
+pub(crate) fn oauth_json(result: Result<Value, crate::mock::error::OAuthError>) -> Response {
+    match result {
+        Ok(body) => {
+            let mut response = json_response(StatusCode::OK, &body);
+            let headers = response.headers_mut();
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert(
+                axum::http::header::PRAGMA,
+                HeaderValue::from_static("no-cache"),
+            );
+            response
+        }
+        Err(err) => err.into_response(),
+    }
+}
+
 pub(crate) async fn openid_configuration(State(shared): State<Arc<Shared>>) -> Response {
     let scopes: Vec<String> = {
         let state = shared.state();

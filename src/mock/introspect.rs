@@ -20,16 +20,15 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, PRAGMA};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use crate::authorizer::Authorizer;
 use crate::claims::Claims;
 use crate::clock::Clock;
 use crate::jwks::KeySet;
-use crate::mock::discovery::json_response;
+use crate::mock::discovery::oauth_json;
 use crate::mock::error::OAuthError;
 use crate::mock::form::Params;
 use crate::mock::{Shared, client_auth};
@@ -109,16 +108,7 @@ pub(crate) async fn introspect(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match handle(&shared, &headers, &body).await {
-        Ok(body) => {
-            let mut response = json_response(StatusCode::OK, &body);
-            let headers = response.headers_mut();
-            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
-            response
-        }
-        Err(err) => err.into_response(),
-    }
+    oauth_json(handle(&shared, &headers, &body).await)
 }
 
 async fn handle(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Value, OAuthError> {

@@ -31,7 +31,9 @@ use crate::mock::html::{escape, page as html_page};
 /// Fields of the form itself, never carried over to the authorization request.
 const FORM_FIELDS: [&str; 4] = ["csrf", "username", "password", "next"];
 
-/// An HTML response: the page, never cached, never framed, no scripts.
+/// An HTML response: the page, never cached, never framed, no scripts. (No `form-action`:
+/// browsers apply it to the redirects after a submission too, and signing in ends at the
+/// client's redirect URI, on another origin.)
 pub(crate) fn html_response(status: StatusCode, title: &str, body: &str) -> Response {
     let mut response = (status, html_page(title, body)).into_response();
     let headers = response.headers_mut();
@@ -43,7 +45,8 @@ pub(crate) fn html_response(status: StatusCode, title: &str, body: &str) -> Resp
     headers.insert(
         CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; \
+             base-uri 'none'",
         ),
     );
     headers.insert(

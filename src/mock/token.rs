@@ -4,13 +4,12 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, PRAGMA};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use serde_json::Value;
 
 use crate::mock::config::Grant;
-use crate::mock::discovery::json_response;
+use crate::mock::discovery::oauth_json;
 use crate::mock::error::OAuthError;
 use crate::mock::form::Params;
 use crate::mock::{Shared, client_auth, grants};
@@ -20,16 +19,7 @@ pub(crate) async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match handle(&shared, &headers, &body).await {
-        Ok(body) => {
-            let mut response = json_response(StatusCode::OK, &body);
-            let headers = response.headers_mut();
-            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
-            response
-        }
-        Err(err) => err.into_response(),
-    }
+    oauth_json(handle(&shared, &headers, &body).await)
 }
 
 async fn handle(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Value, OAuthError> {
