@@ -52,7 +52,7 @@ pub struct Authorizer {
     /// The largest `max_token_len` among the issuers: the first, issuer-blind limit.
     max_token_len: usize,
     /// Validated tokens, when the cache is on (the default).
-    cache: Option<TokenCache>,
+    cache: Option<Arc<TokenCache>>,
 }
 
 /// The token cache's default budget: about 16 MiB of tokens and claims.
@@ -128,7 +128,7 @@ impl Authorizer {
         // One cache for the combination, as large as the largest of theirs.
         let cache_bytes = authorizers
             .iter()
-            .filter_map(|a| a.cache.as_ref().map(TokenCache::max_bytes))
+            .filter_map(|a| a.cache.as_ref().map(|c| c.max_bytes()))
             .max();
         let issuers: Vec<Issuer> = authorizers
             .iter()
@@ -158,7 +158,7 @@ impl Authorizer {
         Self {
             max_token_len: issuers.iter().map(|i| i.max_token_len).max().unwrap_or(0),
             issuers: issuers.into(),
-            cache: cache_bytes.map(TokenCache::new),
+            cache: cache_bytes.map(|bytes| Arc::new(TokenCache::new(bytes))),
         }
     }
 
@@ -265,6 +265,7 @@ impl Authorizer {
                     issuer: index,
                     generation,
                     ttl,
+                    expires_at: std::time::Instant::now() + ttl,
                 },
             );
         }

@@ -10,8 +10,9 @@ use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::Arc;
 use std::time::Duration;
 
-use moka::Expiry;
-use moka::sync::Cache;
+use std::collections::HashMap;
+use std::sync::{PoisonError, RwLock};
+use std::time::Instant;
 
 use crate::claims::Registered;
 
@@ -27,27 +28,15 @@ pub(crate) struct Entry {
     /// Until `exp` plus leeway, in real time: when the entry may be dropped. Every hit still
     /// checks `exp`, `nbf` and `iat` against the authorizer's clock.
     pub(crate) ttl: Duration,
-}
-
-/// Entries leave the cache when their token expires.
-struct UntilExpiry;
-
-impl Expiry<Box<str>, Arc<Entry>> for UntilExpiry {
-    fn expire_after_create(
-        &self,
-        _token: &Box<str>,
-        entry: &Arc<Entry>,
-        _created_at: std::time::Instant,
-    ) -> Option<Duration> {
-        Some(entry.ttl)
-    }
+    /// `ttl` from the moment of insertion.
+    pub(crate) expires_at: Instant,
 }
 
 /// Hashes a token by its length and last 32 bytes (the tail of its signature) with a
 /// per-process random key: cheap for kilobyte tokens, unpredictable to an attacker. Equality
 /// still compares whole strings; and only tokens with valid signatures are ever inserted, so
 /// colliding garbage costs one failed string comparison, nothing more.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub(crate) struct TailHash(RandomState);
 
 pub(crate) struct TailHasher(std::hash::DefaultHasher);
@@ -71,71 +60,137 @@ impl Hasher for TailHasher {
     }
 }
 
-/// Bytes an entry costs beyond its token and claim strings: the map node, the `Arc`s, the
+/// Bytes an entry costs beyond its token and claim strings: the map slot, the `Arc`s, the
 /// claims' fixed fields.
 const ENTRY_OVERHEAD: usize = 320;
 
-/// A bounded cache of validated tokens.
-#[derive(Clone)]
-pub(crate) struct TokenCache {
-    entries: Cache<Box<str>, Arc<Entry>, TailHash>,
-    max_bytes: u64,
+/// Shards of the map: a read takes one shard's read lock, so threads reading different
+/// tokens do not touch the same lock word.
+const SHARDS: usize = 64;
+
+fn weigh(token: &str, entry: &Entry) -> u64 {
+    (token.len() + entry.registered.heap_size() + ENTRY_OVERHEAD) as u64
 }
 
-/// An entry's weight: its token, its claim strings, the fixed overhead.
-#[allow(clippy::borrowed_box)] // the signature moka asks for
-fn weigh(token: &Box<str>, entry: &Arc<Entry>) -> u32 {
-    let bytes = token.len() + entry.registered.heap_size() + ENTRY_OVERHEAD;
-    u32::try_from(bytes).unwrap_or(u32::MAX)
+#[derive(Default)]
+struct Shard {
+    map: HashMap<Box<str>, Arc<Entry>, TailHash>,
+    bytes: u64,
+}
+
+/// A bounded cache of validated tokens: a sharded map under read-write locks. Reads of
+/// different shards never contend; a full shard drops expired entries first, then any.
+pub(crate) struct TokenCache {
+    shards: Box<[RwLock<Shard>]>,
+    hasher: TailHash,
+    max_bytes: u64,
 }
 
 impl TokenCache {
     /// A cache holding at most about `max_bytes` of tokens and claims.
     pub(crate) fn new(max_bytes: u64) -> Self {
-        let entries = Cache::builder()
-            .max_capacity(max_bytes)
-            .weigher(weigh)
-            .expire_after(UntilExpiry)
-            .build_with_hasher(TailHash(RandomState::new()));
-        Self { entries, max_bytes }
+        let hasher = TailHash(RandomState::new());
+        let shards = (0..SHARDS)
+            .map(|_| {
+                RwLock::new(Shard {
+                    map: HashMap::with_hasher(hasher.clone()),
+                    bytes: 0,
+                })
+            })
+            .collect();
+        Self {
+            shards,
+            hasher,
+            max_bytes,
+        }
     }
 
     pub(crate) fn max_bytes(&self) -> u64 {
         self.max_bytes
     }
 
-    pub(crate) fn get(&self, token: &str) -> Option<Arc<Entry>> {
-        self.entries.get(token)
+    fn shard(&self, token: &str) -> &RwLock<Shard> {
+        let hash = self.hasher.hash_one(token);
+        &self.shards[(hash as usize) % SHARDS]
     }
 
-    /// Remembers a validated token.
+    pub(crate) fn get(&self, token: &str) -> Option<Arc<Entry>> {
+        let shard = self
+            .shard(token)
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        shard
+            .map
+            .get(token)
+            .filter(|entry| entry.expires_at > Instant::now())
+            .cloned()
+    }
+
+    /// Remembers a validated token, making room in its shard if needed.
     pub(crate) fn insert(&self, token: &str, entry: Entry) {
-        if !entry.ttl.is_zero() {
-            self.entries.insert(token.into(), Arc::new(entry));
+        if entry.ttl.is_zero() {
+            return;
         }
+        let weight = weigh(token, &entry);
+        let budget = self.max_bytes / SHARDS as u64;
+        if weight > budget {
+            return;
+        }
+        let mut shard = self
+            .shard(token)
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(old) = shard.map.remove(token) {
+            shard.bytes -= weigh(token, &old);
+        }
+        if shard.bytes + weight > budget {
+            let now = Instant::now();
+            shard.map.retain(|_, e| e.expires_at > now);
+            shard.bytes = shard.map.iter().map(|(k, e)| weigh(k, e)).sum();
+        }
+        while shard.bytes + weight > budget {
+            let Some(victim) = shard.map.keys().next().cloned() else {
+                break;
+            };
+            if let Some(old) = shard.map.remove(&victim) {
+                shard.bytes -= weigh(&victim, &old);
+            }
+        }
+        shard.bytes += weight;
+        shard.map.insert(token.into(), Arc::new(entry));
     }
 
     pub(crate) fn remove(&self, token: &str) {
-        self.entries.invalidate(token);
+        let mut shard = self
+            .shard(token)
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(old) = shard.map.remove(token) {
+            shard.bytes -= weigh(token, &old);
+        }
     }
 
-    /// Entries held (approximate: pending maintenance may lag).
+    fn each<R>(&self, f: impl Fn(&Shard) -> R) -> impl Iterator<Item = R> {
+        self.shards
+            .iter()
+            .map(move |s| f(&s.read().unwrap_or_else(PoisonError::into_inner)))
+    }
+
+    /// Entries held.
     pub(crate) fn len(&self) -> u64 {
-        self.entries.run_pending_tasks();
-        self.entries.entry_count()
+        self.each(|s| s.map.len() as u64).sum()
     }
 
     /// Bytes held, as weighed.
     pub(crate) fn weighted_size(&self) -> u64 {
-        self.entries.run_pending_tasks();
-        self.entries.weighted_size()
+        self.each(|s| s.bytes).sum()
     }
 }
 
 impl fmt::Debug for TokenCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenCache")
-            .field("entries", &self.entries.entry_count())
-            .finish()
+            .field("max_bytes", &self.max_bytes)
+            .finish_non_exhaustive()
     }
 }
