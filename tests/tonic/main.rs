@@ -8,8 +8,9 @@
 mod jwks_server;
 #[path = "../support/mod.rs"]
 mod support;
+#[path = "../support/tonic_health.rs"]
+mod tonic_health_service;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -21,177 +22,16 @@ use tokengate::{
     Algorithm, AuthError, AuthErrorKind, Authorizer, JwtAuthLayer, KeySet, Profile, RemoteJwks,
     RequireGroup, RequireMethods, RequireScope,
 };
-use tonic::codegen::tokio_stream;
-use tonic::transport::server::TcpIncoming;
-use tonic::transport::{Channel, Endpoint, Server};
-use tonic::{Code, Request, Response, Status};
-use tonic_health::pb::health_check_response::ServingStatus;
+use tonic::transport::Channel;
+use tonic::{Code, Request, Status};
+use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::health_server::{Health, HealthServer};
-use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
-use tower::{Layer, Service, ServiceBuilder, ServiceExt as _};
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use tonic_health_service::{GrpcServer as TestServer, Seen, request, serve, serving};
+use tower::{ServiceBuilder, ServiceExt as _};
 
 const CHECK: &str = "/grpc.health.v1.Health/Check";
 const WATCH: &str = "/grpc.health.v1.Health/Watch";
 const SUBJECT: &str = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
-
-// ---------------------------------------------------------------------------------------------
-// The service: a health service that records the claims each call carried.
-// ---------------------------------------------------------------------------------------------
-
-/// What a handler saw of the claims `JwtAuthLayer` put in the request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Seen {
-    method: &'static str,
-    subject: Option<String>,
-    username: Option<String>,
-    scopes: Vec<String>,
-    groups: Vec<String>,
-}
-
-#[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<Seen>>>);
-
-impl Recorder {
-    /// Reads the claims with `tokengate::tonic::claims` and records them. A call without
-    /// claims is an INTERNAL error, so that it cannot pass for a refusal by the layer.
-    fn record<M>(&self, method: &'static str, request: &Request<M>) -> Result<(), Status> {
-        let claims = tokengate::tonic::claims::<(), _>(request)
-            .map_err(|s| Status::internal(format!("the handler saw no claims: {s:?}")))?;
-        let sorted = |names: &tokengate::NameSet| {
-            let mut names: Vec<String> = names.iter().map(str::to_owned).collect();
-            names.sort();
-            names
-        };
-        let seen = Seen {
-            method,
-            subject: claims.subject().map(str::to_owned),
-            username: claims.username().map(str::to_owned),
-            scopes: sorted(claims.scopes()),
-            groups: sorted(claims.groups()),
-        };
-        self.0.lock().expect("lock").push(seen);
-        Ok(())
-    }
-
-    fn seen(&self) -> Vec<Seen> {
-        self.0.lock().expect("lock").clone()
-    }
-}
-
-struct RecordingHealth(Recorder);
-
-fn serving() -> HealthCheckResponse {
-    HealthCheckResponse {
-        status: ServingStatus::Serving as i32,
-    }
-}
-
-type WatchStream = tokio_stream::Iter<std::vec::IntoIter<Result<HealthCheckResponse, Status>>>;
-
-#[tonic::async_trait]
-impl Health for RecordingHealth {
-    async fn check(
-        &self,
-        request: Request<HealthCheckRequest>,
-    ) -> Result<Response<HealthCheckResponse>, Status> {
-        self.0.record("Check", &request)?;
-        Ok(Response::new(serving()))
-    }
-
-    type WatchStream = WatchStream;
-
-    async fn watch(
-        &self,
-        request: Request<HealthCheckRequest>,
-    ) -> Result<Response<Self::WatchStream>, Status> {
-        self.0.record("Watch", &request)?;
-        Ok(Response::new(tokio_stream::iter(vec![Ok(serving())])))
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Server and client over 127.0.0.1:0.
-// ---------------------------------------------------------------------------------------------
-
-struct TestServer {
-    url: String,
-    recorder: Recorder,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-type GrpcRequest = http::Request<tonic::body::Body>;
-
-type Svc = HealthServer<RecordingHealth>;
-
-/// Serves the recording health service behind `layer` with `Server::builder().layer(layer)`.
-/// The bounds are tonic's own for `Server::serve_with_incoming`: the tokengate layers must
-/// meet them as they are.
-///
-/// (`add_service` and its `Routes` need tonic's `router` feature, which the dev-dependency
-/// does not enable; one service served directly goes through the same layer stack.)
-async fn serve<L, ResBody>(layer: L) -> TestServer
-where
-    L: Layer<Svc> + Send + Sync + 'static,
-    L::Service: Service<GrpcRequest, Response = http::Response<ResBody>> + Clone + Send + 'static,
-    <L::Service as Service<GrpcRequest>>::Future: Send,
-    <L::Service as Service<GrpcRequest>>::Error: Into<BoxError> + Send,
-    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
-    ResBody::Error: Into<BoxError>,
-{
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind 127.0.0.1:0");
-    let addr = listener.local_addr().expect("local addr");
-    let recorder = Recorder::default();
-    let service = HealthServer::new(RecordingHealth(recorder.clone()));
-    let server = Server::builder().layer(layer);
-    let task = tokio::spawn(async move {
-        server
-            .serve_with_incoming(service, TcpIncoming::from(listener))
-            .await
-            .expect("grpc server");
-    });
-    TestServer {
-        url: format!("http://{addr}"),
-        recorder,
-        task,
-    }
-}
-
-impl TestServer {
-    async fn channel(&self) -> Channel {
-        Endpoint::from_shared(self.url.clone())
-            .expect("endpoint uri")
-            .connect()
-            .await
-            .expect("connect to the grpc server")
-    }
-
-    async fn client(&self) -> HealthClient<Channel> {
-        HealthClient::new(self.channel().await)
-    }
-}
-
-/// A health request, with `authorization: Bearer <token>` metadata when there is a token.
-fn request(token: Option<&str>) -> Request<HealthCheckRequest> {
-    let mut request = Request::new(HealthCheckRequest {
-        service: String::new(),
-    });
-    if let Some(token) = token {
-        let value = format!("Bearer {token}").parse().expect("ascii metadata");
-        request.metadata_mut().insert("authorization", value);
-    }
-    request
-}
 
 /// The status of a refused unary call; panics when the call succeeded.
 async fn check_status(client: &mut HealthClient<Channel>, token: Option<&str>) -> Status {
@@ -442,6 +282,7 @@ async fn a_valid_token_reaches_the_handler_with_its_claims() {
             method: "Check",
             subject: Some(SUBJECT.to_owned()),
             username: Some("alice".to_owned()),
+            client_id: Some(CLIENT_ID.to_owned()),
             scopes: vec!["api/read".into(), "api/write".into(), "openid".into()],
             groups: vec!["admins".into(), "readers".into()],
         }]
