@@ -1388,11 +1388,13 @@ async fn device_approval_without_csrf_or_session_changes_nothing() {
     }
     // Another client polling this device code: as good as unknown, and the device's own
     // polling state is untouched (its next poll is not told to slow down).
-    issuer.add_client(
-        Client::public("other-device")
-            .grants([Grant::DeviceCode])
-            .scopes(["openid"]),
-    );
+    issuer
+        .add_client(
+            Client::public("other-device")
+                .grants([Grant::DeviceCode])
+                .scopes(["openid"]),
+        )
+        .expect("a valid client");
     let poll = |client: &'static str| {
         let device_code = device_code.clone();
         let url = issuer.token_endpoint();
@@ -1754,12 +1756,14 @@ async fn token_exchange_never_fetches_a_url_the_subject_token_names() {
     let attacker_key = support::TestKey::generate(Algorithm::ES256, "attacker");
     let legit = jwks_server::JwksServer::start(support::jwks(&[&trusted_key])).await;
     let evil = jwks_server::JwksServer::start(support::jwks(&[&attacker_key])).await;
-    issuer.add_trusted_issuer(TrustedIssuer {
-        issuer: legit.base.clone(),
-        jwks_uri: legit.jwks_uri(),
-        audience: Some("partner-api".into()),
-        client_id: None,
-    });
+    issuer
+        .add_trusted_issuer(TrustedIssuer {
+            issuer: legit.base.clone(),
+            jwks_uri: legit.jwks_uri(),
+            audience: Some("partner-api".into()),
+            client_id: None,
+        })
+        .expect("a valid trusted issuer");
     let now = ManualClock::starting_now().now_unix();
     let claims = |iss: &str| json!({"iss": iss, "aud": "partner-api", "sub": "partner-user", "iat": now, "exp": now + 600});
     let exchange = |subject: String| {

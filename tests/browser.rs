@@ -321,12 +321,14 @@ async fn start() -> (MockIssuer, String) {
         .await
         .expect("a port for the API");
     let api = format!("http://{}", listener.local_addr().expect("an address"));
-    issuer.add_client(
-        Client::confidential(WEB_CLIENT, WEB_SECRET)
-            .redirect_uri(format!("{api}/callback"))
-            .grants([Grant::AuthorizationCode, Grant::RefreshToken])
-            .scopes(["openid", "email", "api/read"]),
-    );
+    issuer
+        .add_client(
+            Client::confidential(WEB_CLIENT, WEB_SECRET)
+                .redirect_uri(format!("{api}/callback"))
+                .grants([Grant::AuthorizationCode, Grant::RefreshToken])
+                .scopes(["openid", "email", "api/read"]),
+        )
+        .expect("a valid client");
     let authorizer = issuer
         .authorizer(Profile::cognito_access())
         .expect("an authorizer builder")

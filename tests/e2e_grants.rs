@@ -328,12 +328,14 @@ async fn exchanged_tokens_carry_the_subject_but_not_the_other_issuers_groups() {
         .start()
         .await
         .expect("the partner starts");
-    fx.mock.add_trusted_issuer(TrustedIssuer {
-        issuer: partner.issuer().to_owned(),
-        jwks_uri: partner.jwks_uri(),
-        client_id: Some("demo-device".into()),
-        audience: None,
-    });
+    fx.mock
+        .add_trusted_issuer(TrustedIssuer {
+            issuer: partner.issuer().to_owned(),
+            jwks_uri: partner.jwks_uri(),
+            client_id: Some("demo-device".into()),
+            audience: None,
+        })
+        .expect("a valid trusted issuer");
     let subject = device_flow(
         &partner,
         "demo-device",

@@ -155,6 +155,20 @@ impl Client {
     pub(crate) fn allows(&self, grant: Grant) -> bool {
         self.grants.contains(&grant)
     }
+
+    /// What makes the client unusable, if anything.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        required("id", &self.id)
+    }
+}
+
+/// A required text field must not be blank.
+fn required(name: &str, value: &str) -> Result<(), String> {
+    if value.trim().is_empty() {
+        Err(format!("`{name}` must not be empty"))
+    } else {
+        Ok(())
+    }
 }
 
 /// A user of the pool.
@@ -244,6 +258,11 @@ impl User {
         self.attributes.insert(name.into(), value.into());
         self
     }
+
+    /// What makes the user unusable, if anything.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        required("username", &self.username)
+    }
 }
 
 /// A resource server: its identifier and custom scopes, asked for as `<identifier>/<scope>`.
@@ -276,6 +295,11 @@ impl ResourceServer {
             .iter()
             .map(|s| format!("{}/{}", self.identifier, s))
     }
+
+    /// What makes the resource server unusable, if anything.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        required("identifier", &self.identifier)
+    }
 }
 
 /// An external issuer whose access tokens the token-exchange grant accepts (RFC 8693).
@@ -293,6 +317,14 @@ pub struct TrustedIssuer {
     /// The client id its tokens must carry, when `audience` is `None`.
     #[serde(default)]
     pub client_id: Option<String>,
+}
+
+impl TrustedIssuer {
+    /// What makes the trusted issuer unusable, if anything.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        required("issuer", &self.issuer)?;
+        required("jwks_uri", &self.jwks_uri)
+    }
 }
 
 /// Token lifetimes, in seconds. Defaults as Cognito's: access and ID 1 h, refresh 30 days.
@@ -345,6 +377,18 @@ pub struct MockConfig {
 }
 
 impl MockConfig {
+    /// Every entry checked as the test API checks what it adds: the first problem found.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        self.clients.iter().try_for_each(Client::check)?;
+        self.users.iter().try_for_each(User::check)?;
+        self.resource_servers
+            .iter()
+            .try_for_each(ResourceServer::check)?;
+        self.trusted_issuers
+            .iter()
+            .try_for_each(TrustedIssuer::check)
+    }
+
     /// The documented demo configuration: a client for each grant, two users, custom scopes
     /// `api/read` and `api/write`, a group `admins`.
     pub fn demo() -> Self {

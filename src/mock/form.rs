@@ -55,7 +55,7 @@ impl Params {
             if map.contains_key(&name) {
                 return Err(OAuthError::invalid_request(format!(
                     "parameter `{}` is repeated",
-                    crate::mock::html::sanitize(&name)
+                    crate::mock::error::sanitize(&name)
                 )));
             }
             map.insert(name, value);

@@ -1,4 +1,10 @@
-//! HTML for the hosted pages: escaping, and one page template.
+//! The hosted pages' HTML: escaping, one page template, and the response every page is sent
+//! in (never cached, never framed, no scripts). Every page of the mock — sign-in, device
+//! verification, error pages — is rendered here.
+
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 
 /// Escapes text for HTML element content and double-quoted attribute values.
 pub(crate) fn escape(text: &str) -> String {
@@ -16,17 +22,8 @@ pub(crate) fn escape(text: &str) -> String {
     out
 }
 
-/// Keeps only printable ASCII of a value echoed in an error description (RFC 6749 §5.2:
-/// `error_description` is `%x20-21 / %x23-5B / %x5D-7E`), shortened.
-pub(crate) fn sanitize(text: &str) -> String {
-    text.chars()
-        .filter(|c| matches!(*c as u32, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E))
-        .take(64)
-        .collect()
-}
-
-/// A whole page: `title` is escaped here, `body` must already be safe HTML.
-pub(crate) fn page(title: &str, body: &str) -> String {
+/// A whole document: `title` is escaped here, `body` must already be safe HTML.
+fn document(title: &str, body: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -39,6 +36,48 @@ pub(crate) fn page(title: &str, body: &str) -> String {
     )
 }
 
+/// A page: the document, never cached, never framed, no scripts. (No `form-action`:
+/// browsers apply it to the redirects after a submission too, and signing in ends at the
+/// client's redirect URI, on another origin.) `body` must already be safe HTML.
+pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let mut response = (status, document(title, body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; \
+             base-uri 'none'",
+        ),
+    );
+    headers.insert(
+        HeaderName::from_static("x-frame-options"),
+        HeaderValue::from_static("DENY"),
+    );
+    headers.insert(
+        HeaderName::from_static("referrer-policy"),
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
+/// An error paragraph, `message` escaped: `<p class="error" id="error" role="alert">`.
+pub(crate) fn error_paragraph(message: &str) -> String {
+    format!(
+        "<p class=\"error\" id=\"error\" role=\"alert\">{}</p>",
+        escape(message)
+    )
+}
+
+/// An error page: `message` is escaped here.
+pub(crate) fn error_page(status: StatusCode, message: &str) -> Response {
+    page(status, "Sign-in error", &error_paragraph(message))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,10 +88,5 @@ mod tests {
             escape(r#"<script>alert("x")</script>&'"#),
             "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#x27;"
         );
-    }
-
-    #[test]
-    fn sanitize_drops_quotes_backslashes_and_control_characters() {
-        assert_eq!(sanitize("a\"b\\c\nd"), "abcd");
     }
 }

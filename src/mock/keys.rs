@@ -11,6 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use crate::error::{Error, ErrorKind};
+use crate::mock::error::ApiError;
 
 /// One RSA signing key and its `kid`.
 pub(crate) struct SigningKey {
@@ -152,11 +153,9 @@ impl KeyRing {
     }
 
     /// Step 2: sign `key_use` tokens with the published key `kid`.
-    pub(crate) fn switch(&mut self, key_use: KeyUse, kid: &str) -> Result<(), Error> {
+    pub(crate) fn switch(&mut self, key_use: KeyUse, kid: &str) -> Result<(), ApiError> {
         if !self.published.iter().any(|k| k.kid == kid) {
-            return Err(Error::new(ErrorKind::Config(format!(
-                "no published key `{kid}`"
-            ))));
+            return Err(ApiError::NotFound(format!("no published key `{kid}`")));
         }
         match key_use {
             KeyUse::Access => self.access = kid.to_owned(),
@@ -166,17 +165,15 @@ impl KeyRing {
     }
 
     /// Step 3: remove `kid` from the JWKS. The keys in use cannot be retired.
-    pub(crate) fn retire(&mut self, kid: &str) -> Result<(), Error> {
-        if kid == self.access || kid == self.id {
-            return Err(Error::new(ErrorKind::Config(format!(
-                "key `{kid}` still signs tokens: switch first"
-            ))));
-        }
+    pub(crate) fn retire(&mut self, kid: &str) -> Result<(), ApiError> {
         let Some(at) = self.published.iter().position(|k| k.kid == kid) else {
-            return Err(Error::new(ErrorKind::Config(format!(
-                "no published key `{kid}`"
-            ))));
+            return Err(ApiError::NotFound(format!("no published key `{kid}`")));
         };
+        if kid == self.access || kid == self.id {
+            return Err(ApiError::Invalid(format!(
+                "key `{kid}` still signs tokens: switch first"
+            )));
+        }
         let key = self.published.remove(at);
         self.retired.push(key);
         Ok(())

@@ -22,29 +22,29 @@
 //! # Ok(()) }
 //! ```
 
-mod admin;
-mod authorize;
+// The module map is drawn in ARCHITECTURE.md: state and keys, the one claim builder, the
+// helpers every endpoint shares (pages, JSON answers, redirects), one file per endpoint and
+// per grant, and the test API with the admin API over it.
+mod claims;
 mod client_auth;
 mod config;
-mod device;
-mod discovery;
+mod endpoints;
 mod error;
+mod forgery;
 mod form;
 mod grants;
 mod html;
-mod introspect;
+mod json;
 mod keys;
-mod login;
-mod logout;
 mod mint;
-mod revoke;
+mod redirect;
 mod router;
 mod scopes;
 mod session;
 mod store;
 mod test_api;
-mod token;
-mod userinfo;
+mod user_code;
+mod verify;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -56,9 +56,10 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, ErrorKind};
 
 pub use config::{Client, Grant, Lifetimes, MockConfig, ResourceServer, TrustedIssuer, User};
+pub use forgery::Forgery;
 pub use keys::KeyUse;
 pub use store::{JwksFault, RecordedRequest};
-pub use test_api::{Forgery, TokenBuilder};
+pub use test_api::TokenBuilder;
 
 /// What every handler shares.
 pub(crate) struct Shared {
@@ -170,8 +171,13 @@ impl MockIssuerBuilder {
     ///
     /// # Errors
     ///
-    /// When the address cannot be bound or keys cannot be generated.
+    /// When the configuration is invalid (an empty client id, user name, resource server
+    /// identifier, issuer or JWKS URL), the address cannot be bound or keys cannot be
+    /// generated.
     pub async fn start(self) -> Result<MockIssuer, Error> {
+        self.config
+            .check()
+            .map_err(|e| Error::new(ErrorKind::Config(e)))?;
         let listener = tokio::net::TcpListener::bind(self.addr)
             .await
             .map_err(|e| {

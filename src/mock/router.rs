@@ -9,10 +9,12 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::mock::error::OAuthError;
-use crate::mock::{
-    Shared, admin, authorize, device, discovery, introspect, login, logout, revoke, token, userinfo,
+use crate::mock::endpoints::{
+    admin, authorize, device, device_authorization, discovery, introspect, login, logout, revoke,
+    token, userinfo,
 };
+use crate::mock::error::OAuthError;
+use crate::mock::{Shared, html};
 
 /// Bodies beyond this are refused (413) before any handler reads them.
 const MAX_BODY: usize = 64 * 1024;
@@ -36,7 +38,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/logout", get(logout::logout))
         .route(
             "/oauth2/device_authorization",
-            post(device::device_authorization),
+            post(device_authorization::device_authorization),
         )
         .route("/device", get(device::page).post(device::submit))
         .nest("/_admin", admin::router())
@@ -56,7 +58,7 @@ async fn too_large_in_kind(request: Request, next: Next) -> Response {
     }
     let message = format!("the request body is larger than {MAX_BODY} bytes");
     if html {
-        login::error_page(StatusCode::PAYLOAD_TOO_LARGE, &message)
+        html::error_page(StatusCode::PAYLOAD_TOO_LARGE, &message)
     } else {
         OAuthError::payload_too_large(message).into_response()
     }

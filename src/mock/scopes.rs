@@ -3,7 +3,7 @@
 use crate::claims::is_scope_token;
 use crate::mock::config::Client;
 use crate::mock::error::OAuthError;
-use crate::mock::html::sanitize;
+use crate::mock::error::sanitize;
 use crate::mock::store::State;
 
 /// Cognito's reserved scopes.

@@ -4,7 +4,9 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::mock::config::{Client, MockConfig, User};
+use crate::mock::error::ApiError;
 use crate::mock::keys::KeyRing;
+use crate::mock::user_code;
 
 /// An authorization code waiting to be redeemed (single use, short-lived).
 #[derive(Clone, Debug)]
@@ -155,35 +157,41 @@ impl State {
         });
     }
 
-    /// Records the user's decision on a pending device authorization, by its user code.
+    /// The device authorization of a user code as issued (`XXXX-XXXX`).
+    pub(crate) fn device_by_user_code(&self, user_code: &str) -> Option<&DeviceRecord> {
+        self.devices.values().find(|d| d.user_code == user_code)
+    }
+
+    /// Records a decision on a pending device authorization, by its user code as typed
+    /// (matched by [`user_code::normalize`]). Returns the code as issued.
+    ///
+    /// The `/device` page, the test API and the admin API all decide through here.
     pub(crate) fn decide_device(
         &mut self,
-        user_code: &str,
+        typed_code: &str,
         now: u64,
         decision: DeviceDecision,
-    ) -> Result<(), crate::error::Error> {
-        let fail = |m: &str| crate::error::Error::new(crate::error::ErrorKind::Config(m.into()));
-        // Codes are shown as XXXX-XXXX; people type them in any case, with or without the dash.
-        let normalize = |code: &str| -> String {
-            code.chars()
-                .filter(|c| c.is_ascii_alphanumeric())
-                .map(|c| c.to_ascii_uppercase())
-                .collect()
-        };
-        let wanted = normalize(user_code);
+    ) -> Result<String, ApiError> {
+        if let DeviceDecision::Approved { username, .. } = &decision
+            && self.user(username).is_none()
+        {
+            return Err(ApiError::NotFound(format!("no user `{username}`")));
+        }
+        let unknown = || ApiError::NotFound("unknown user code".into());
+        let code = user_code::normalize(typed_code).ok_or_else(unknown)?;
         let record = self
             .devices
             .values_mut()
-            .find(|d| normalize(&d.user_code) == wanted)
-            .ok_or_else(|| fail("unknown user code"))?;
+            .find(|d| d.user_code == code)
+            .ok_or_else(unknown)?;
         if record.expires_at <= now {
-            return Err(fail("the user code has expired"));
+            return Err(ApiError::Invalid("the user code has expired".into()));
         }
         if record.decision != DeviceDecision::Pending {
-            return Err(fail("the user code was already used"));
+            return Err(ApiError::Invalid("the user code was already used".into()));
         }
         record.decision = decision;
-        Ok(())
+        Ok(code)
     }
 
     /// Revokes the refresh-token family and every token issued from its sign-in.

@@ -18,7 +18,6 @@
 //!   only, as asked (default: all of them). Its lifetime is this issuer's access-token
 //!   lifetime, whatever is left of the subject's.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,11 +32,11 @@ use crate::error::AuthErrorKind;
 use crate::jwks::RemoteJwks;
 use crate::mock::Shared;
 use crate::mock::config::{Client, TrustedIssuer};
-use crate::mock::error::OAuthError;
+use crate::mock::error::{OAuthError, sanitize};
 use crate::mock::form::Params;
-use crate::mock::html::sanitize;
 use crate::mock::mint::Issue;
 use crate::mock::scopes;
+use crate::mock::verify::MockClock;
 use crate::validate::Profile;
 
 /// RFC 8693 §3 token type identifiers.
@@ -46,34 +45,6 @@ const JWT_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
 
 /// How long fetching the trusted issuer's keys may take.
 const JWKS_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The mock's clock, for the authorizer that checks subject tokens.
-#[derive(Debug)]
-struct MockClock(Arc<dyn Clock>);
-
-impl Clock for MockClock {
-    fn now_unix(&self) -> u64 {
-        self.0.now_unix()
-    }
-
-    fn now_millis(&self) -> u64 {
-        self.0.now_millis()
-    }
-}
-
-/// An error with a code `OAuthError` has no constructor for.
-fn oauth_error(
-    status: StatusCode,
-    error: &'static str,
-    description: impl fmt::Display,
-) -> OAuthError {
-    OAuthError {
-        status,
-        error,
-        description: description.to_string(),
-        basic_challenge: false,
-    }
-}
 
 /// The token's `iss`, read without verifying anything: only to pick a trusted issuer.
 fn unverified_issuer(token: &str) -> Option<String> {
@@ -142,7 +113,7 @@ pub(crate) async fn exchange(
     }
     // Cognito access tokens carry no `aud`: a requested audience or resource cannot be honoured.
     if params.get("audience").is_some() || params.get("resource").is_some() {
-        return Err(oauth_error(
+        return Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
             "invalid_target",
             "this issuer's access tokens carry no audience; leave out `audience` and `resource`",
@@ -174,7 +145,7 @@ pub(crate) async fn exchange(
         .authorize::<()>(subject_token)
         .await
         .map_err(|err| match err.kind() {
-            AuthErrorKind::KeysUnavailable => oauth_error(
+            AuthErrorKind::KeysUnavailable => OAuthError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
                 "the subject token's issuer keys cannot be fetched",

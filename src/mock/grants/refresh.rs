@@ -16,13 +16,12 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::{Error, ErrorKind};
+use crate::mock::Shared;
 use crate::mock::config::Client;
 use crate::mock::error::OAuthError;
 use crate::mock::form::Params;
 use crate::mock::mint::Issue;
 use crate::mock::store::RefreshRecord;
-use crate::mock::{MockIssuer, Shared};
 
 pub(crate) fn refresh(
     shared: &Shared,
@@ -128,56 +127,4 @@ fn narrow(original: &[String], asked: Option<&str>) -> Result<Vec<String>, OAuth
         ));
     }
     Ok(out)
-}
-
-impl MockIssuer {
-    /// **Test helper, not part of the supported API.** Mints a refresh token (with its access
-    /// and ID tokens, which are discarded) as if `username` had just signed in to `client_id`
-    /// with `scopes`, without running the browser flow. Tests of the refresh grant,
-    /// revocation and introspection use it; real clients get refresh tokens from the
-    /// authorization code or device grants.
-    ///
-    /// # Errors
-    ///
-    /// When the client or the user is unknown, or signing fails.
-    #[doc(hidden)]
-    pub fn issue_refresh_token_for_tests<I, S>(
-        &self,
-        client_id: &str,
-        username: &str,
-        scopes: I,
-    ) -> Result<String, Error>
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        let fail = |m: String| Error::new(ErrorKind::Config(m));
-        let now = self.shared.now();
-        let mut state = self.shared.state();
-        if state.client(client_id).is_none() {
-            return Err(fail(format!("no client `{client_id}`")));
-        }
-        let user = state
-            .user(username)
-            .cloned()
-            .ok_or_else(|| fail(format!("no user `{username}`")))?;
-        let tokens = state.mint(
-            &self.shared.issuer,
-            now,
-            Issue {
-                client_id: client_id.to_owned(),
-                user: Some(user),
-                scopes: scopes.into_iter().map(Into::into).collect(),
-                auth_time: now,
-                nonce: None,
-                origin_jti: None,
-                refresh: true,
-                family: None,
-                extra: Map::new(),
-            },
-        )?;
-        tokens
-            .refresh_token
-            .ok_or_else(|| fail("no refresh token was minted".into()))
-    }
 }

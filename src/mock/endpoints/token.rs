@@ -9,17 +9,16 @@ use axum::response::Response;
 use serde_json::Value;
 
 use crate::mock::config::Grant;
-use crate::mock::discovery::oauth_json;
 use crate::mock::error::OAuthError;
 use crate::mock::form::Params;
-use crate::mock::{Shared, client_auth, grants};
+use crate::mock::{Shared, client_auth, grants, json};
 
 pub(crate) async fn token(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    oauth_json(handle(&shared, &headers, &body).await)
+    json::oauth(handle(&shared, &headers, &body).await)
 }
 
 async fn handle(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Value, OAuthError> {

@@ -17,32 +17,22 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, PRAGMA};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
 use crate::mock::error::OAuthError;
 use crate::mock::form::Params;
-use crate::mock::{Shared, client_auth};
+use crate::mock::{Shared, client_auth, json};
 
 pub(crate) async fn revoke(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match handle(&shared, &headers, &body) {
-        Ok(()) => {
-            let mut response = StatusCode::OK.into_response();
-            let headers = response.headers_mut();
-            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
-            response
-        }
-        Err(err) => err.into_response(),
-    }
+    json::oauth_empty(handle(&shared, &headers, &body))
 }
 
 fn handle(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<(), OAuthError> {

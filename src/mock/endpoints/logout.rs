@@ -17,9 +17,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 
 use crate::mock::Shared;
-use crate::mock::authorize::redirect;
 use crate::mock::form::Params;
-use crate::mock::login::error_page;
+use crate::mock::html::error_page;
+use crate::mock::redirect;
 
 /// Where the browser goes after signing out, or why it may not.
 fn target(shared: &Shared, params: &Params, query: &str) -> Result<String, String> {
@@ -59,6 +59,7 @@ fn target(shared: &Shared, params: &Params, query: &str) -> Result<String, Strin
     }
 }
 
+/// `GET /logout`.
 pub(crate) async fn logout(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
@@ -74,7 +75,7 @@ pub(crate) async fn logout(
         Err(message) => return error_page(StatusCode::BAD_REQUEST, &message),
     };
     let cookie = shared.end_session(&headers);
-    let mut response = redirect(&location);
+    let mut response = redirect::found(&location);
     if response.status() == StatusCode::FOUND
         && let Ok(value) = HeaderValue::from_str(&cookie)
     {

@@ -7,39 +7,14 @@ use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::mock::Shared;
 use crate::mock::config::Grant;
 use crate::mock::scopes::RESERVED;
 use crate::mock::store::JwksFault;
+use crate::mock::{Shared, json};
 
-pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
-    let mut response = (status, body.to_string()).into_response();
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
-}
-
-/// The JSON answer of an OAuth endpoint: 200 with `Cache-Control: no-store` (RFC 6749 §5.1),
-/// or the error.
-pub(crate) fn oauth_json(result: Result<Value, crate::mock::error::OAuthError>) -> Response {
-    match result {
-        Ok(body) => {
-            let mut response = json_response(StatusCode::OK, &body);
-            let headers = response.headers_mut();
-            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            headers.insert(
-                axum::http::header::PRAGMA,
-                HeaderValue::from_static("no-cache"),
-            );
-            response
-        }
-        Err(err) => err.into_response(),
-    }
-}
-
+/// `GET /.well-known/openid-configuration`.
 pub(crate) async fn openid_configuration(State(shared): State<Arc<Shared>>) -> Response {
     let scopes: Vec<String> = {
         let state = shared.state();
@@ -82,9 +57,10 @@ pub(crate) async fn openid_configuration(State(shared): State<Arc<Shared>>) -> R
             "cognito:username", "cognito:groups",
         ],
     });
-    json_response(StatusCode::OK, &body)
+    json::json(StatusCode::OK, &body)
 }
 
+/// `GET /.well-known/jwks.json`, or the fault the test API set.
 pub(crate) async fn jwks(State(shared): State<Arc<Shared>>) -> Response {
     let (fault, body) = {
         let state = shared.state();
@@ -92,7 +68,7 @@ pub(crate) async fn jwks(State(shared): State<Arc<Shared>>) -> Response {
     };
     match fault {
         JwksFault::None => {
-            let mut response = json_response(StatusCode::OK, &body);
+            let mut response = json::json(StatusCode::OK, &body);
             response
                 .headers_mut()
                 .insert(CACHE_CONTROL, HeaderValue::from_static("max-age=300"));

@@ -19,55 +19,17 @@ use std::sync::Arc;
 use aws_lc_rs::constant_time::verify_slices_are_equal;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, SET_COOKIE};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
 
 use crate::mock::Shared;
-use crate::mock::authorize::{encode_pairs, redirect};
 use crate::mock::form::Params;
-use crate::mock::html::{escape, page as html_page};
+use crate::mock::html::{self, error_page, escape};
+use crate::mock::redirect::{self, encode_pairs};
 
 /// Fields of the form itself, never carried over to the authorization request.
 const FORM_FIELDS: [&str; 4] = ["csrf", "username", "password", "next"];
-
-/// An HTML response: the page, never cached, never framed, no scripts. (No `form-action`:
-/// browsers apply it to the redirects after a submission too, and signing in ends at the
-/// client's redirect URI, on another origin.)
-pub(crate) fn html_response(status: StatusCode, title: &str, body: &str) -> Response {
-    let mut response = (status, html_page(title, body)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; \
-             base-uri 'none'",
-        ),
-    );
-    headers.insert(
-        HeaderName::from_static("x-frame-options"),
-        HeaderValue::from_static("DENY"),
-    );
-    headers.insert(
-        HeaderName::from_static("referrer-policy"),
-        HeaderValue::from_static("no-referrer"),
-    );
-    response
-}
-
-/// An error page: `message` is escaped here.
-pub(crate) fn error_page(status: StatusCode, message: &str) -> Response {
-    html_response(
-        status,
-        "Sign-in error",
-        &format!("<p class=\"error\" id=\"error\">{}</p>", escape(message)),
-    )
-}
 
 /// Where the browser goes once signed in.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -133,10 +95,7 @@ fn form(
     let csrf = shared.csrf_token();
     let mut body = String::new();
     if let Some(error) = error {
-        body.push_str(&format!(
-            "<p class=\"error\" id=\"error\" role=\"alert\">{}</p>",
-            escape(error)
-        ));
+        body.push_str(&html::error_paragraph(error));
     }
     body.push_str("<form method=\"post\" action=\"/login\">");
     let hidden = |name: &str, value: &str| {
@@ -166,7 +125,7 @@ fn form(
          <button type=\"submit\">Sign in</button></form>",
         escape(username)
     ));
-    html_response(status, "Sign in", &body)
+    html::page(status, "Sign in", &body)
 }
 
 /// `GET /login`.
@@ -222,13 +181,13 @@ pub(crate) async fn submit(
     let _ = shared.end_session(&headers);
     let cookie = shared.start_session(username);
     let mut response = match &destination {
-        Destination::Authorize(pairs) => redirect(&format!(
+        Destination::Authorize(pairs) => redirect::found(&format!(
             "{}?{}",
             shared.url("/oauth2/authorize"),
             encode_pairs(pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())))
         )),
-        Destination::Next(next) => redirect(&shared.url(next)),
-        Destination::Nowhere => html_response(
+        Destination::Next(next) => redirect::found(&shared.url(next)),
+        Destination::Nowhere => html::page(
             StatusCode::OK,
             "Signed in",
             &format!("<p id=\"signed-in\">Signed in as {}.</p>", escape(username)),

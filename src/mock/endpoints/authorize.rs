@@ -18,125 +18,20 @@
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
-use axum::http::header::{CACHE_CONTROL, LOCATION, PRAGMA};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use serde_json::Map;
 
-use crate::mock::Shared;
+use crate::mock::claims::expiry;
 use crate::mock::config::{Client, Grant};
 use crate::mock::error::OAuthError;
 use crate::mock::form::Params;
+use crate::mock::html::error_page;
 use crate::mock::keys::new_id;
-use crate::mock::login::error_page;
 use crate::mock::mint::Issue;
-use crate::mock::scopes;
+use crate::mock::redirect::{self, Mode};
 use crate::mock::store::{CodeRecord, Session};
-
-/// Percent-encodes a query or fragment component: everything but RFC 3986's unreserved
-/// characters is escaped (so `+`, `&`, `=`, `#` and spaces survive any decoder).
-pub(crate) fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// `a=1&b=2`, each name and value percent-encoded.
-pub(crate) fn encode_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    pairs
-        .into_iter()
-        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// A `302 Found` to `location`, never cached (it may carry a code or tokens).
-pub(crate) fn redirect(location: &str) -> Response {
-    let mut response = StatusCode::FOUND.into_response();
-    let headers = response.headers_mut();
-    match HeaderValue::from_str(location) {
-        Ok(value) => {
-            headers.insert(LOCATION, value);
-        }
-        // Every location is built from registered URIs and percent-encoded values; a URI that
-        // cannot be a header is a configuration mistake, not a reason to send one unchecked.
-        Err(_) => {
-            return error_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The redirect URI cannot be used in a Location header.",
-            );
-        }
-    }
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
-    response
-}
-
-/// Where the response parameters go: the query (`code`) or the fragment (`token`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mode {
-    Query,
-    Fragment,
-}
-
-/// `redirect_uri` with `pairs` added to its query or as its fragment.
-fn redirect_with(redirect_uri: &str, mode: Mode, pairs: &[(&str, &str)]) -> Response {
-    let encoded = encode_pairs(pairs.iter().copied());
-    let location = match mode {
-        Mode::Query => {
-            // A registered URI may already have a query (RFC 6749 §3.1.2 allows it); it is
-            // kept, and a fragment, which registered URIs must not have, goes after the query.
-            let (base, fragment) = match redirect_uri.split_once('#') {
-                Some((base, fragment)) => (base, Some(fragment)),
-                None => (redirect_uri, None),
-            };
-            let sep = if base.contains('?') {
-                if base.ends_with('?') || base.ends_with('&') {
-                    ""
-                } else {
-                    "&"
-                }
-            } else {
-                "?"
-            };
-            match fragment {
-                Some(fragment) => format!("{base}{sep}{encoded}#{fragment}"),
-                None => format!("{base}{sep}{encoded}"),
-            }
-        }
-        Mode::Fragment => {
-            let base = redirect_uri
-                .split_once('#')
-                .map_or(redirect_uri, |(b, _)| b);
-            format!("{base}#{encoded}")
-        }
-    };
-    redirect(&location)
-}
-
-/// An OAuth error sent back to the (validated) redirect URI, with the `state`.
-fn error_redirect(
-    redirect_uri: &str,
-    mode: Mode,
-    state: Option<&str>,
-    error: &OAuthError,
-) -> Response {
-    let mut pairs = vec![("error", error.error)];
-    let description = crate::mock::html::sanitize(&error.description);
-    if !description.is_empty() {
-        pairs.push(("error_description", description.as_str()));
-    }
-    if let Some(state) = state {
-        pairs.push(("state", state));
-    }
-    redirect_with(redirect_uri, mode, &pairs)
-}
+use crate::mock::{Shared, scopes};
 
 /// A validated authorization request.
 #[derive(Clone, Debug)]
@@ -171,10 +66,11 @@ fn validate(
         "code" => (Mode::Query, Grant::AuthorizationCode),
         "token" => (Mode::Fragment, Grant::Implicit),
         _ => {
-            return Err(OAuthError {
-                error: "unsupported_response_type",
-                ..OAuthError::invalid_request("response_type must be `code` or `token`")
-            });
+            return Err(OAuthError::new(
+                StatusCode::BAD_REQUEST,
+                "unsupported_response_type",
+                "response_type must be `code` or `token`",
+            ));
         }
     };
     if !client.allows(grant) {
@@ -259,12 +155,12 @@ pub(crate) async fn authorize(
     };
     let (mode, scopes, code_challenge) = match validate(&shared, &client, &params) {
         Ok(valid) => valid,
-        Err(err) => return error_redirect(&redirect_uri, mode_guess, state, &err),
+        Err(err) => return redirect::error_to_client(&redirect_uri, mode_guess, state, &err),
     };
     let Some(session) = shared.session(&headers) else {
         // Not signed in: the hosted sign-in page, with the very same (valid) query.
         let query = query.unwrap_or_default();
-        return redirect(&format!("{}?{query}", shared.url("/login")));
+        return redirect::found(&format!("{}?{query}", shared.url("/login")));
     };
     let request = Request {
         client,
@@ -303,7 +199,7 @@ fn issue_code(
                 nonce: request.nonce.clone(),
                 code_challenge: request.code_challenge.clone(),
                 auth_time: session.auth_time,
-                expires_at: now + lifetime,
+                expires_at: expiry(now, lifetime),
             },
         );
     }
@@ -311,7 +207,7 @@ fn issue_code(
     if let Some(state) = state {
         pairs.push(("state", state));
     }
-    redirect_with(&request.redirect_uri, Mode::Query, &pairs)
+    redirect::to_client(&request.redirect_uri, Mode::Query, &pairs)
 }
 
 /// The implicit flow: tokens in the fragment, never a refresh token.
@@ -327,7 +223,7 @@ fn issue_implicit(
         let Some(user) = store.user(&session.username).cloned() else {
             let err = OAuthError::server_error("the signed-in user no longer exists");
             drop(store);
-            return error_redirect(&request.redirect_uri, Mode::Fragment, state, &err);
+            return redirect::error_to_client(&request.redirect_uri, Mode::Fragment, state, &err);
         };
         store.mint(
             &shared.issuer,
@@ -349,7 +245,7 @@ fn issue_implicit(
         Ok(tokens) => tokens,
         Err(e) => {
             let err = OAuthError::server_error(e.to_string());
-            return error_redirect(&request.redirect_uri, Mode::Fragment, state, &err);
+            return redirect::error_to_client(&request.redirect_uri, Mode::Fragment, state, &err);
         }
     };
     let expires_in = tokens.expires_in.to_string();
@@ -364,17 +260,12 @@ fn issue_implicit(
     if let Some(state) = state {
         pairs.push(("state", state));
     }
-    redirect_with(&request.redirect_uri, Mode::Fragment, &pairs)
+    redirect::to_client(&request.redirect_uri, Mode::Fragment, &pairs)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn encodes_everything_but_unreserved() {
-        assert_eq!(encode("a b&c=d+e#f/é~"), "a%20b%26c%3Dd%2Be%23f%2F%C3%A9~");
-    }
 
     #[test]
     fn challenges_are_base64url_of_the_right_length() {

@@ -11,12 +11,10 @@
 //!   `/logout`), badly signed, an ID token, an unknown or rotated-away refresh token, garbage —
 //!   is `{"active": false}`, never an error.
 //!
-//! Access tokens are checked with tokengate's own [`Authorizer`] over this issuer's current key
-//! set and clock, with no leeway: the issuer knows its own time.
+//! Access tokens are checked as userInfo checks them (`verify::access_token`: tokengate's own
+//! `Authorizer`, this issuer's keys and clock, no leeway).
 
-use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -24,91 +22,16 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use crate::authorizer::Authorizer;
-use crate::claims::Claims;
-use crate::clock::Clock;
-use crate::jwks::KeySet;
-use crate::mock::discovery::oauth_json;
 use crate::mock::error::OAuthError;
 use crate::mock::form::Params;
-use crate::mock::{Shared, client_auth};
-use crate::validate::Profile;
-
-/// The mock's clock, shared with the authorizers it builds.
-#[derive(Clone)]
-struct SharedClock(Arc<dyn Clock>);
-
-impl fmt::Debug for SharedClock {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("SharedClock").field(&self.0).finish()
-    }
-}
-
-impl Clock for SharedClock {
-    fn now_unix(&self) -> u64 {
-        self.0.now_unix()
-    }
-
-    fn now_millis(&self) -> u64 {
-        self.0.now_millis()
-    }
-}
-
-/// Why an access token of this issuer is not valid now.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Invalid {
-    /// It does not validate (signature, issuer, expiry, `token_use` …).
-    Token(String),
-    /// Its sign-in was revoked.
-    Revoked,
-}
-
-impl fmt::Display for Invalid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Token(why) => f.write_str(why),
-            Self::Revoked => f.write_str("the token was revoked"),
-        }
-    }
-}
-
-/// Validates an access token of this issuer as a resource server would (tokengate's own
-/// [`Authorizer`], Cognito access profile, any client, no leeway), then checks that its
-/// `origin_jti` was not revoked. Returns all its claims.
-pub(crate) async fn validate_access_token(
-    shared: &Shared,
-    token: &str,
-) -> Result<Claims<Map<String, Value>>, Invalid> {
-    let jwks = shared.state().keys.jwks().to_string();
-    let keys =
-        KeySet::from_jwks_json(jwks.as_bytes()).map_err(|e| Invalid::Token(e.to_string()))?;
-    let authorizer = Authorizer::builder(Profile::cognito_access())
-        .issuer(&shared.issuer)
-        .skip_audience_check()
-        .keys(keys)
-        .leeway(Duration::ZERO)
-        .clock(SharedClock(Arc::clone(&shared.clock)))
-        .build();
-    let claims = authorizer
-        .authorize::<Map<String, Value>>(token)
-        .await
-        .map_err(|e| Invalid::Token(e.to_string()))?;
-    let revoked = match claims.custom().get("origin_jti").and_then(Value::as_str) {
-        Some(origin) => shared.state().revoked_origins.contains(origin),
-        None => false,
-    };
-    if revoked {
-        return Err(Invalid::Revoked);
-    }
-    Ok(claims)
-}
+use crate::mock::{Shared, client_auth, json, verify};
 
 pub(crate) async fn introspect(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    oauth_json(handle(&shared, &headers, &body).await)
+    json::oauth(handle(&shared, &headers, &body).await)
 }
 
 async fn handle(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Value, OAuthError> {
@@ -163,7 +86,7 @@ fn refresh_token(shared: &Shared, client_id: &str, token: &str) -> Option<Value>
 
 /// A valid access token's introspection response; `None` when it is not one.
 async fn access_token(shared: &Shared, token: &str) -> Option<Value> {
-    let claims = validate_access_token(shared, token).await.ok()?;
+    let claims = verify::access_token(shared, token).await.ok()?;
     let all = claims.custom();
     let mut out = Map::new();
     out.insert("active".into(), json!(true));

@@ -1,10 +1,11 @@
-//! The admin API under `/_admin`: what the Rust test API does, over HTTP and JSON, so tests
-//! in any language can configure the mock, mint tokens (hostile ones included), rotate keys,
-//! break the JWKS endpoint, read the request log and decide device codes.
+//! The admin API under `/_admin`: the Rust test API over HTTP and JSON, so tests in any
+//! language can configure the mock, mint tokens (hostile ones included), rotate keys, break
+//! the JWKS endpoint, read the request log and decide device codes.
 //!
-//! Bodies are JSON (read from the raw bytes; the `Content-Type` is not checked). Unknown
-//! fields, wrong types and malformed JSON are `400`; a key, user or user code that does not
-//! exist is `404`. Errors have the OAuth shape `{"error", "error_description"}`.
+//! Each handler parses, calls the test API's operation (`test_api`, where the rules live) and
+//! renders. Bodies are JSON (read from the raw bytes; the `Content-Type` is not checked).
+//! Unknown fields, wrong types and malformed JSON are `400`; a key, user or user code that
+//! does not exist is `404`. Errors have the OAuth shape `{"error", "error_description"}`.
 
 use std::sync::Arc;
 
@@ -19,12 +20,12 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use crate::mock::config::{Client, ResourceServer, TrustedIssuer, User};
-use crate::mock::device::normalize_user_code;
-use crate::mock::discovery::json_response;
-use crate::mock::keys::{KeyRing, KeyUse, SigningKey};
-use crate::mock::store::{DeviceDecision, JwksFault};
-use crate::mock::test_api::{Forgery, TokenBuilder};
-use crate::mock::{Shared, store};
+use crate::mock::error::ApiError;
+use crate::mock::forgery::Forgery;
+use crate::mock::keys::KeyUse;
+use crate::mock::store::JwksFault;
+use crate::mock::test_api::TokenBuilder;
+use crate::mock::{Shared, json};
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()
@@ -47,7 +48,8 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .fallback(not_found)
 }
 
-/// An admin API error: `400 invalid_request`, `404 not_found` or `405 method_not_allowed`.
+/// An admin API error: `400 invalid_request`, `404 not_found`, `405 method_not_allowed` or
+/// `500 server_error`.
 #[derive(Debug)]
 struct AdminError {
     status: StatusCode,
@@ -64,27 +66,32 @@ impl AdminError {
         }
     }
 
-    fn not_found(description: impl Into<String>) -> Self {
+    fn server_error(description: impl Into<String>) -> Self {
         Self {
-            status: StatusCode::NOT_FOUND,
-            error: "not_found",
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            error: "server_error",
             description: description.into(),
         }
     }
 }
 
-impl From<crate::error::Error> for AdminError {
-    fn from(err: crate::error::Error) -> Self {
-        match err.kind() {
-            crate::error::ErrorKind::Config(reason) => Self::bad_request(reason.clone()),
-            other => Self::bad_request(other.to_string()),
+impl From<ApiError> for AdminError {
+    fn from(err: ApiError) -> Self {
+        match err {
+            ApiError::NotFound(description) => Self {
+                status: StatusCode::NOT_FOUND,
+                error: "not_found",
+                description,
+            },
+            ApiError::Invalid(description) => Self::bad_request(description),
+            ApiError::Internal(description) => Self::server_error(description),
         }
     }
 }
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
-        json_response(
+        json::json(
             self.status,
             &json!({"error": self.error, "error_description": self.description}),
         )
@@ -94,7 +101,7 @@ impl IntoResponse for AdminError {
 type AdminResult = Result<Response, AdminError>;
 
 fn ok(body: &Value) -> AdminResult {
-    Ok(json_response(StatusCode::OK, body))
+    Ok(json::json(StatusCode::OK, body))
 }
 
 /// Reads a JSON body into `T` (whose fields are checked: unknown ones are refused).
@@ -110,34 +117,21 @@ fn to_json<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
-fn required(name: &str, value: &str) -> Result<(), AdminError> {
-    if value.trim().is_empty() {
-        Err(AdminError::bad_request(format!(
-            "`{name}` must not be empty"
-        )))
-    } else {
-        Ok(())
-    }
-}
-
 /// Runs `work` (RSA key generation or signing) off the async threads.
 async fn blocking<T, F>(shared: &Arc<Shared>, work: F) -> Result<T, AdminError>
 where
     T: Send + 'static,
-    F: FnOnce(&Shared) -> Result<T, AdminError> + Send + 'static,
+    F: FnOnce(&Shared) -> Result<T, ApiError> + Send + 'static,
 {
     let shared = Arc::clone(shared);
     tokio::task::spawn_blocking(move || work(&shared))
         .await
-        .map_err(|_| AdminError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            error: "server_error",
-            description: "the operation did not complete".into(),
-        })?
+        .map_err(|_| AdminError::server_error("the operation did not complete"))?
+        .map_err(AdminError::from)
 }
 
 async fn not_found() -> Response {
-    AdminError::not_found("no such admin endpoint").into_response()
+    AdminError::from(ApiError::NotFound("no such admin endpoint".into())).into_response()
 }
 
 async fn method_not_allowed() -> Response {
@@ -152,52 +146,36 @@ async fn method_not_allowed() -> Response {
 // ---------------------------------------------------------------------------------------------
 // Configuration
 
-async fn config(State(shared): State<Arc<Shared>>) -> Response {
-    let config = to_json(&shared.state().config);
-    json_response(StatusCode::OK, &config)
+async fn config(State(shared): State<Arc<Shared>>) -> AdminResult {
+    ok(&to_json(&shared.config()))
 }
 
 async fn add_client(State(shared): State<Arc<Shared>>, body: Bytes) -> AdminResult {
     let client: Client = parse(&body)?;
-    required("id", &client.id)?;
-    let mut state = shared.state();
-    state.config.clients.retain(|c| c.id != client.id);
-    state.config.clients.push(client.clone());
-    ok(&to_json(&client))
+    let answer = to_json(&client);
+    shared.add_client(client)?;
+    ok(&answer)
 }
 
 async fn add_user(State(shared): State<Arc<Shared>>, body: Bytes) -> AdminResult {
     let user: User = parse(&body)?;
-    required("username", &user.username)?;
-    let mut state = shared.state();
-    state.config.users.retain(|u| u.username != user.username);
-    state.config.users.push(user.clone());
-    ok(&to_json(&user))
+    let answer = to_json(&user);
+    shared.add_user(user)?;
+    ok(&answer)
 }
 
 async fn add_resource_server(State(shared): State<Arc<Shared>>, body: Bytes) -> AdminResult {
     let server: ResourceServer = parse(&body)?;
-    required("identifier", &server.identifier)?;
-    let mut state = shared.state();
-    state
-        .config
-        .resource_servers
-        .retain(|r| r.identifier != server.identifier);
-    state.config.resource_servers.push(server.clone());
-    ok(&to_json(&server))
+    let answer = to_json(&server);
+    shared.add_resource_server(server)?;
+    ok(&answer)
 }
 
 async fn add_trusted_issuer(State(shared): State<Arc<Shared>>, body: Bytes) -> AdminResult {
     let issuer: TrustedIssuer = parse(&body)?;
-    required("issuer", &issuer.issuer)?;
-    required("jwks_uri", &issuer.jwks_uri)?;
-    let mut state = shared.state();
-    state
-        .config
-        .trusted_issuers
-        .retain(|t| t.issuer != issuer.issuer);
-    state.config.trusted_issuers.push(issuer.clone());
-    ok(&to_json(&issuer))
+    let answer = to_json(&issuer);
+    shared.add_trusted_issuer(issuer)?;
+    ok(&answer)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -264,14 +242,6 @@ struct TokenRequest {
 
 async fn mint_token(State(shared): State<Arc<Shared>>, body: Bytes) -> AdminResult {
     let request: TokenRequest = parse(&body)?;
-    if let Some(name) = &request.username
-        && shared.state().user(name).is_none()
-    {
-        return Err(AdminError::not_found(format!("no user `{name}`")));
-    }
-    if matches!(request.kind, UseName::Id) && request.username.is_none() {
-        return Err(AdminError::bad_request("an ID token needs a `username`"));
-    }
     let token = blocking(&shared, move |shared| {
         let mut builder = TokenBuilder::new(shared, request.kind.into()).client(request.client_id);
         if let Some(username) = request.username {
@@ -296,7 +266,7 @@ async fn mint_token(State(shared): State<Arc<Shared>>, body: Bytes) -> AdminResu
         if let Some(forgery) = request.forgery {
             builder = builder.forge(forgery.into());
         }
-        Ok(builder.sign()?)
+        builder.try_sign()
     })
     .await?;
     ok(&json!({ "token": token }))
@@ -305,31 +275,20 @@ async fn mint_token(State(shared): State<Arc<Shared>>, body: Bytes) -> AdminResu
 // ---------------------------------------------------------------------------------------------
 // Keys
 
-fn key_view(keys: &KeyRing) -> Value {
+fn key_view(shared: &Shared) -> Value {
     json!({
-        "kids": keys.kids(),
-        "access": keys.current(KeyUse::Access).kid,
-        "id": keys.current(KeyUse::Id).kid,
+        "kids": shared.kids(),
+        "access": shared.current_kid(KeyUse::Access),
+        "id": shared.current_kid(KeyUse::Id),
     })
 }
 
-fn require_published(keys: &KeyRing, kid: &str) -> Result<(), AdminError> {
-    if keys.kids().iter().any(|k| k == kid) {
-        Ok(())
-    } else {
-        Err(AdminError::not_found(format!("no published key `{kid}`")))
-    }
-}
-
-async fn keys(State(shared): State<Arc<Shared>>) -> Response {
-    let view = key_view(&shared.state().keys);
-    json_response(StatusCode::OK, &view)
+async fn keys(State(shared): State<Arc<Shared>>) -> AdminResult {
+    ok(&key_view(&shared))
 }
 
 async fn publish_key(State(shared): State<Arc<Shared>>) -> AdminResult {
-    let key = blocking(&shared, |_| Ok(SigningKey::generate()?)).await?;
-    let kid = key.kid.clone();
-    shared.state().keys.publish(key);
+    let kid = blocking(&shared, Shared::publish_next_key).await?;
     ok(&json!({ "kid": kid }))
 }
 
@@ -343,10 +302,8 @@ struct SwitchRequest {
 
 async fn switch_key(State(shared): State<Arc<Shared>>, body: Bytes) -> AdminResult {
     let request: SwitchRequest = parse(&body)?;
-    let mut state = shared.state();
-    require_published(&state.keys, &request.kid)?;
-    state.keys.switch(request.key_use.into(), &request.kid)?;
-    ok(&key_view(&state.keys))
+    shared.switch_key(request.key_use.into(), &request.kid)?;
+    ok(&key_view(&shared))
 }
 
 #[derive(Debug, Deserialize)]
@@ -357,35 +314,14 @@ struct KidRequest {
 
 async fn retire_key(State(shared): State<Arc<Shared>>, body: Bytes) -> AdminResult {
     let request: KidRequest = parse(&body)?;
-    let mut state = shared.state();
-    require_published(&state.keys, &request.kid)?;
-    state.keys.retire(&request.kid)?;
-    ok(&key_view(&state.keys))
+    shared.retire_key(&request.kid)?;
+    ok(&key_view(&shared))
 }
 
 async fn rotate_keys(State(shared): State<Arc<Shared>>) -> AdminResult {
-    // Generating RSA keys takes a while: outside the lock, then all three steps under it.
-    let (access, id) = blocking(&shared, |_| {
-        Ok((SigningKey::generate()?, SigningKey::generate()?))
-    })
-    .await?;
-    let (access_kid, id_kid) = (access.kid.clone(), id.kid.clone());
-    let mut state = shared.state();
-    let old_access = state.keys.current(KeyUse::Access).kid.clone();
-    let old_id = state.keys.current(KeyUse::Id).kid.clone();
-    state.keys.publish(access);
-    state.keys.publish(id);
-    state.keys.switch(KeyUse::Access, &access_kid)?;
-    state.keys.switch(KeyUse::Id, &id_kid)?;
-    let mut retired = vec![old_access];
-    if old_id != retired[0] {
-        retired.push(old_id);
-    }
-    for kid in &retired {
-        state.keys.retire(kid)?;
-    }
-    let mut view = key_view(&state.keys);
-    view["retired"] = json!(retired);
+    let rotation = blocking(&shared, Shared::rotate_keys).await?;
+    let mut view = key_view(&shared);
+    view["retired"] = json!(rotation.retired);
     ok(&view)
 }
 
@@ -417,9 +353,8 @@ fn fault_json(fault: JwksFault) -> Value {
     }
 }
 
-async fn jwks_fault(State(shared): State<Arc<Shared>>) -> Response {
-    let fault = shared.state().jwks_fault;
-    json_response(StatusCode::OK, &fault_json(fault))
+async fn jwks_fault(State(shared): State<Arc<Shared>>) -> AdminResult {
+    ok(&fault_json(shared.jwks_fault()))
 }
 
 async fn set_jwks_fault(State(shared): State<Arc<Shared>>, body: Bytes) -> AdminResult {
@@ -435,34 +370,31 @@ async fn set_jwks_fault(State(shared): State<Arc<Shared>>, body: Bytes) -> Admin
             )));
         }
     };
-    shared.state().jwks_fault = fault;
+    shared.set_jwks_fault(fault);
     ok(&fault_json(fault))
 }
 
 // ---------------------------------------------------------------------------------------------
 // The request log
 
-fn log_json(state: &store::State) -> Value {
+fn log_json(shared: &Shared) -> Value {
     json!({
-        "counts": state.counts,
-        "requests": state
-            .requests
+        "counts": shared.request_counts(),
+        "requests": shared
+            .requests()
             .iter()
             .map(|r| json!({"method": r.method, "path": r.path}))
             .collect::<Vec<_>>(),
     })
 }
 
-async fn requests(State(shared): State<Arc<Shared>>) -> Response {
-    let log = log_json(&shared.state());
-    json_response(StatusCode::OK, &log)
+async fn requests(State(shared): State<Arc<Shared>>) -> AdminResult {
+    ok(&log_json(&shared))
 }
 
-async fn clear_requests(State(shared): State<Arc<Shared>>) -> Response {
-    let mut state = shared.state();
-    state.counts.clear();
-    state.requests.clear();
-    json_response(StatusCode::OK, &log_json(&state))
+async fn clear_requests(State(shared): State<Arc<Shared>>) -> AdminResult {
+    shared.clear_requests();
+    ok(&log_json(&shared))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -481,45 +413,14 @@ struct DenyRequest {
     user_code: String,
 }
 
-/// Decides a pending device authorization; the user code is matched as the `/device` page
-/// matches it (any case, with or without the dash). Returns the code as stored.
-fn decide(
-    shared: &Shared,
-    user_code: &str,
-    decision: DeviceDecision,
-) -> Result<String, AdminError> {
-    let normalized = normalize_user_code(user_code);
-    let user_code = normalized.as_str();
-    let now = shared.now();
-    let mut state = shared.state();
-    if let DeviceDecision::Approved { username, .. } = &decision
-        && state.user(username).is_none()
-    {
-        return Err(AdminError::not_found(format!("no user `{username}`")));
-    }
-    if !state
-        .devices
-        .values()
-        .any(|d| d.user_code.eq_ignore_ascii_case(user_code))
-    {
-        return Err(AdminError::not_found("unknown user code"));
-    }
-    state.decide_device(user_code, now, decision)?;
-    Ok(normalized)
-}
-
 async fn approve_device(State(shared): State<Arc<Shared>>, body: Bytes) -> AdminResult {
     let request: ApproveRequest = parse(&body)?;
-    let decision = DeviceDecision::Approved {
-        username: request.username,
-        auth_time: shared.now(),
-    };
-    let user_code = decide(&shared, &request.user_code, decision)?;
+    let user_code = shared.approve_device(&request.user_code, &request.username)?;
     ok(&json!({"user_code": user_code, "decision": "approved"}))
 }
 
 async fn deny_device(State(shared): State<Arc<Shared>>, body: Bytes) -> AdminResult {
     let request: DenyRequest = parse(&body)?;
-    let user_code = decide(&shared, &request.user_code, DeviceDecision::Denied)?;
+    let user_code = shared.deny_device(&request.user_code)?;
     ok(&json!({"user_code": user_code, "decision": "denied"}))
 }

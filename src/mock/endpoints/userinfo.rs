@@ -15,15 +15,13 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::mock::Shared;
-use crate::mock::discovery::json_response;
-use crate::mock::introspect::validate_access_token;
-use crate::mock::mint::user_attributes;
+use crate::mock::claims::user_attributes;
+use crate::mock::{Shared, json, verify};
 
 const REALM: &str = "tokengate-mock";
 
@@ -98,10 +96,9 @@ impl IntoResponse for BearerError {
             "error": self.error.unwrap_or("invalid_token"),
             "error_description": self.description,
         });
-        let mut response = (self.status, body.to_string()).into_response();
+        let mut response = json::json(self.status, &body);
         let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        json::no_store(headers);
         if let Ok(value) = HeaderValue::from_str(&challenge) {
             headers.insert(WWW_AUTHENTICATE, value);
         }
@@ -112,10 +109,8 @@ impl IntoResponse for BearerError {
 pub(crate) async fn userinfo(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     match handle(&shared, &headers).await {
         Ok(body) => {
-            let mut response = json_response(StatusCode::OK, &body);
-            response
-                .headers_mut()
-                .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            let mut response = json::json(StatusCode::OK, &body);
+            json::no_store(response.headers_mut());
             response
         }
         Err(err) => err.into_response(),
@@ -152,7 +147,7 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, BearerError> {
 
 async fn handle(shared: &Shared, headers: &HeaderMap) -> Result<Value, BearerError> {
     let token = bearer(headers)?.ok_or_else(BearerError::missing)?;
-    let claims = validate_access_token(shared, token)
+    let claims = verify::access_token(shared, token)
         .await
         .map_err(|e| BearerError::invalid_token(e.to_string()))?;
     let scopes: Vec<String> = claims.scopes().iter().map(str::to_owned).collect();

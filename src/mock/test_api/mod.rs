@@ -1,0 +1,353 @@
+//! The Rust test API of [`MockIssuer`]: runtime configuration, direct minting (hostile tokens
+//! included), key rotation, fault injection, the request log, device decisions, and shortcuts
+//! past the browser.
+//!
+//! Each operation is written once, on `Shared`, with its rules; [`MockIssuer`]'s methods and
+//! the admin API's handlers (`endpoints::admin`) both call it, the admin API only parsing JSON
+//! and rendering the answer.
+
+mod sign_in;
+mod token_builder;
+
+use std::collections::BTreeMap;
+
+pub use token_builder::TokenBuilder;
+
+use crate::authorizer::builder::{IssuerSet, KeysSet, NoAudience};
+use crate::authorizer::{Authorizer, AuthorizerBuilder};
+use crate::error::Error;
+use crate::jwks::RemoteJwks;
+use crate::mock::config::{Client, MockConfig, ResourceServer, TrustedIssuer, User};
+use crate::mock::error::ApiError;
+use crate::mock::keys::{KeyUse, SigningKey};
+use crate::mock::store::{DeviceDecision, JwksFault, RecordedRequest};
+use crate::mock::{MockIssuer, Shared};
+use crate::validate::Profile;
+
+/// What a rotation did: the keys that sign now, and the ones retired.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Rotation {
+    pub(crate) access: String,
+    pub(crate) id: String,
+    pub(crate) retired: Vec<String>,
+}
+
+/// The operations, with their rules, shared by [`MockIssuer`] and the admin API.
+impl Shared {
+    pub(crate) fn config(&self) -> MockConfig {
+        self.state().config.clone()
+    }
+
+    pub(crate) fn add_client(&self, client: Client) -> Result<(), ApiError> {
+        client.check().map_err(ApiError::Invalid)?;
+        let mut state = self.state();
+        state.config.clients.retain(|c| c.id != client.id);
+        state.config.clients.push(client);
+        Ok(())
+    }
+
+    pub(crate) fn add_user(&self, user: User) -> Result<(), ApiError> {
+        user.check().map_err(ApiError::Invalid)?;
+        let mut state = self.state();
+        state.config.users.retain(|u| u.username != user.username);
+        state.config.users.push(user);
+        Ok(())
+    }
+
+    pub(crate) fn add_resource_server(&self, server: ResourceServer) -> Result<(), ApiError> {
+        server.check().map_err(ApiError::Invalid)?;
+        let mut state = self.state();
+        state
+            .config
+            .resource_servers
+            .retain(|r| r.identifier != server.identifier);
+        state.config.resource_servers.push(server);
+        Ok(())
+    }
+
+    pub(crate) fn add_trusted_issuer(&self, issuer: TrustedIssuer) -> Result<(), ApiError> {
+        issuer.check().map_err(ApiError::Invalid)?;
+        let mut state = self.state();
+        state
+            .config
+            .trusted_issuers
+            .retain(|t| t.issuer != issuer.issuer);
+        state.config.trusted_issuers.push(issuer);
+        Ok(())
+    }
+
+    pub(crate) fn kids(&self) -> Vec<String> {
+        self.state().keys.kids()
+    }
+
+    pub(crate) fn current_kid(&self, key_use: KeyUse) -> String {
+        self.state().keys.current(key_use).kid.clone()
+    }
+
+    pub(crate) fn publish_next_key(&self) -> Result<String, ApiError> {
+        // Generating an RSA key takes a while: do it outside the lock.
+        let key = SigningKey::generate()?;
+        let kid = key.kid.clone();
+        self.state().keys.publish(key);
+        Ok(kid)
+    }
+
+    pub(crate) fn switch_key(&self, key_use: KeyUse, kid: &str) -> Result<(), ApiError> {
+        self.state().keys.switch(key_use, kid)
+    }
+
+    pub(crate) fn retire_key(&self, kid: &str) -> Result<(), ApiError> {
+        self.state().keys.retire(kid)
+    }
+
+    /// All three rotation steps for both keys, under one lock (the keys made before it).
+    pub(crate) fn rotate_keys(&self) -> Result<Rotation, ApiError> {
+        let (access, id) = (SigningKey::generate()?, SigningKey::generate()?);
+        let (access_kid, id_kid) = (access.kid.clone(), id.kid.clone());
+        let mut state = self.state();
+        let old_access = state.keys.current(KeyUse::Access).kid.clone();
+        let old_id = state.keys.current(KeyUse::Id).kid.clone();
+        state.keys.publish(access);
+        state.keys.publish(id);
+        state.keys.switch(KeyUse::Access, &access_kid)?;
+        state.keys.switch(KeyUse::Id, &id_kid)?;
+        let mut retired = vec![old_access];
+        if old_id != retired[0] {
+            retired.push(old_id);
+        }
+        for kid in &retired {
+            state.keys.retire(kid)?;
+        }
+        Ok(Rotation {
+            access: access_kid,
+            id: id_kid,
+            retired,
+        })
+    }
+
+    pub(crate) fn jwks_fault(&self) -> JwksFault {
+        self.state().jwks_fault
+    }
+
+    pub(crate) fn set_jwks_fault(&self, fault: JwksFault) {
+        self.state().jwks_fault = fault;
+    }
+
+    pub(crate) fn request_count(&self, path: &str) -> u64 {
+        self.state().counts.get(path).copied().unwrap_or(0)
+    }
+
+    pub(crate) fn request_counts(&self) -> BTreeMap<String, u64> {
+        self.state()
+            .counts
+            .iter()
+            .map(|(path, count)| (path.clone(), *count))
+            .collect()
+    }
+
+    pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
+        self.state().requests.clone()
+    }
+
+    pub(crate) fn clear_requests(&self) {
+        let mut state = self.state();
+        state.counts.clear();
+        state.requests.clear();
+    }
+
+    /// Approves as `username` (signed in now); returns the user code as issued.
+    pub(crate) fn approve_device(
+        &self,
+        user_code: &str,
+        username: &str,
+    ) -> Result<String, ApiError> {
+        let now = self.now();
+        let decision = DeviceDecision::Approved {
+            username: username.to_owned(),
+            auth_time: now,
+        };
+        self.state().decide_device(user_code, now, decision)
+    }
+
+    /// Denies; returns the user code as issued.
+    pub(crate) fn deny_device(&self, user_code: &str) -> Result<String, ApiError> {
+        let now = self.now();
+        self.state()
+            .decide_device(user_code, now, DeviceDecision::Denied)
+    }
+}
+
+impl MockIssuer {
+    /// The configuration in force (clients, users, resource servers, trusted issuers,
+    /// lifetimes), secrets included.
+    pub fn config(&self) -> MockConfig {
+        self.shared.config()
+    }
+
+    /// Adds (or replaces, by id) an app client while running.
+    ///
+    /// # Errors
+    ///
+    /// When the client is invalid (an empty id).
+    pub fn add_client(&self, client: Client) -> Result<(), Error> {
+        Ok(self.shared.add_client(client)?)
+    }
+
+    /// Adds (or replaces, by user name) a user while running.
+    ///
+    /// # Errors
+    ///
+    /// When the user is invalid (an empty user name).
+    pub fn add_user(&self, user: User) -> Result<(), Error> {
+        Ok(self.shared.add_user(user)?)
+    }
+
+    /// Adds (or replaces, by identifier) a resource server while running.
+    ///
+    /// # Errors
+    ///
+    /// When the resource server is invalid (an empty identifier).
+    pub fn add_resource_server(&self, server: ResourceServer) -> Result<(), Error> {
+        Ok(self.shared.add_resource_server(server)?)
+    }
+
+    /// Trusts another issuer for token exchange while running (replacing one with the same
+    /// `issuer`).
+    ///
+    /// # Errors
+    ///
+    /// When the trusted issuer is invalid (an empty issuer or JWKS URL).
+    pub fn add_trusted_issuer(&self, issuer: TrustedIssuer) -> Result<(), Error> {
+        Ok(self.shared.add_trusted_issuer(issuer)?)
+    }
+
+    /// An authorizer builder for this issuer's tokens: issuer set, keys from its JWKS URL.
+    /// Choose the client id or audience, then build.
+    ///
+    /// ```
+    /// # use tokengate::mock::MockIssuer;
+    /// # use tokengate::Profile;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), tokengate::Error> {
+    /// let issuer = MockIssuer::demo().start().await?;
+    /// let authorizer = issuer
+    ///     .authorizer(Profile::cognito_access())?
+    ///     .client_id("demo-backend")
+    ///     .build();
+    /// # let _ = authorizer; Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Never in practice: the JWKS URL is this server's own.
+    pub fn authorizer(
+        &self,
+        profile: Profile,
+    ) -> Result<AuthorizerBuilder<IssuerSet, NoAudience, KeysSet>, Error> {
+        Ok(Authorizer::builder(profile)
+            .issuer(self.issuer())
+            .remote_jwks(RemoteJwks::from_uri(self.jwks_uri())?))
+    }
+
+    /// Starts an access token minted directly, without a grant.
+    pub fn access_token(&self) -> TokenBuilder<'_> {
+        TokenBuilder::new(&self.shared, KeyUse::Access)
+    }
+
+    /// Starts an ID token minted directly, without a grant.
+    pub fn id_token(&self) -> TokenBuilder<'_> {
+        TokenBuilder::new(&self.shared, KeyUse::Id)
+    }
+
+    /// The `kid`s in the JWKS now.
+    pub fn kids(&self) -> Vec<String> {
+        self.shared.kids()
+    }
+
+    /// The `kid` signing `key_use` tokens now.
+    pub fn current_kid(&self, key_use: KeyUse) -> String {
+        self.shared.current_kid(key_use)
+    }
+
+    /// Rotation step 1: publishes a new key in the JWKS, not yet signing. Returns its `kid`.
+    ///
+    /// # Errors
+    ///
+    /// When no key can be generated.
+    pub fn publish_next_key(&self) -> Result<String, Error> {
+        Ok(self.shared.publish_next_key()?)
+    }
+
+    /// Rotation step 2: signs `key_use` tokens with the published key `kid`.
+    ///
+    /// # Errors
+    ///
+    /// When `kid` is not published.
+    pub fn switch_key(&self, key_use: KeyUse, kid: &str) -> Result<(), Error> {
+        Ok(self.shared.switch_key(key_use, kid)?)
+    }
+
+    /// Rotation step 3: removes `kid` from the JWKS; tokens it signed stop validating once
+    /// resource servers refresh their key sets.
+    ///
+    /// # Errors
+    ///
+    /// When `kid` is not published or still signs tokens.
+    pub fn retire_key(&self, kid: &str) -> Result<(), Error> {
+        Ok(self.shared.retire_key(kid)?)
+    }
+
+    /// All three steps for both access and ID keys. Returns the new access key's `kid`.
+    ///
+    /// # Errors
+    ///
+    /// When no key can be generated.
+    pub fn rotate_keys(&self) -> Result<String, Error> {
+        Ok(self.shared.rotate_keys()?.access)
+    }
+
+    /// Makes the JWKS endpoint fail, hang or serve garbage (or work again).
+    pub fn set_jwks_fault(&self, fault: JwksFault) {
+        self.shared.set_jwks_fault(fault);
+    }
+
+    /// How many requests reached `path` (e.g. `/oauth2/token`).
+    pub fn request_count(&self, path: &str) -> u64 {
+        self.shared.request_count(path)
+    }
+
+    /// How many requests reached each path.
+    pub fn request_counts(&self) -> BTreeMap<String, u64> {
+        self.shared.request_counts()
+    }
+
+    /// The last requests, oldest first (up to 10,000).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.requests()
+    }
+
+    /// Forgets the request log and the counts.
+    pub fn clear_requests(&self) {
+        self.shared.clear_requests();
+    }
+
+    /// Approves a pending device authorization as `username`, as the `/device` page would.
+    /// The user code is matched as the page matches it (any case, with or without the dash).
+    ///
+    /// # Errors
+    ///
+    /// When the user code or the user is unknown, or the code expired or was already decided.
+    pub fn approve_device(&self, user_code: &str, username: &str) -> Result<(), Error> {
+        self.shared.approve_device(user_code, username)?;
+        Ok(())
+    }
+
+    /// Denies a pending device authorization.
+    ///
+    /// # Errors
+    ///
+    /// When the user code is unknown, or expired or was already decided.
+    pub fn deny_device(&self, user_code: &str) -> Result<(), Error> {
+        self.shared.deny_device(user_code)?;
+        Ok(())
+    }
+}
