@@ -604,6 +604,96 @@ async fn token_requests_naming_what_does_not_exist_are_refused() {
     );
 }
 
+/// The payload of a JWT, read without checking anything.
+fn payload(token: &str) -> Value {
+    let segment = token.split('.').nth(1).expect("a payload segment");
+    let bytes = URL_SAFE_NO_PAD.decode(segment).expect("base64url");
+    serde_json::from_slice(&bytes).expect("a JSON payload")
+}
+
+#[tokio::test]
+async fn tokens_minted_directly_get_the_lifetime_of_their_kind() {
+    let issuer = MockIssuer::demo()
+        .lifetimes(tokengate::mock::Lifetimes {
+            access_token: 600,
+            id_token: 900,
+            ..tokengate::mock::Lifetimes::default()
+        })
+        .start()
+        .await
+        .expect("the issuer starts");
+    let lifetime = |token: &str| {
+        let claims = payload(token);
+        claims["exp"].as_u64().expect("exp") - claims["iat"].as_u64().expect("iat")
+    };
+    let rust_access = issuer
+        .access_token()
+        .client("demo-web")
+        .user("alice")
+        .sign()
+        .expect("an access token");
+    let rust_id = issuer
+        .id_token()
+        .client("demo-web")
+        .user("alice")
+        .sign()
+        .expect("an ID token");
+    let admin_id = mint(
+        issuer.url(),
+        json!({"kind": "id", "client_id": "demo-web", "username": "alice"}),
+    )
+    .await;
+    assert_eq!(lifetime(&rust_access), 600);
+    assert_eq!(lifetime(&rust_id), 900);
+    assert_eq!(lifetime(&admin_id), 900);
+    // The same claims as a grant's ID token: the user's, and the issuance's.
+    let claims = payload(&admin_id);
+    assert_eq!(claims["cognito:username"], "alice");
+    assert_eq!(claims["email"], "alice@example.com");
+    assert_eq!(claims["aud"], "demo-web");
+    assert_eq!(claims["token_use"], "id");
+}
+
+#[tokio::test]
+async fn the_admin_api_refuses_what_the_rust_api_refuses() {
+    let issuer = demo().await;
+    let base = issuer.url();
+    let blank = tokengate::mock::Client::public(" ");
+    let rust = issuer.add_client(blank).expect_err("a blank id is refused");
+    assert!(
+        rust.to_string().contains("`id` must not be empty"),
+        "{rust}"
+    );
+    let admin = post(base, "/_admin/clients", &json!({"id": " "})).await;
+    assert_error(&admin, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_eq!(admin.1["error_description"], "`id` must not be empty");
+    assert!(
+        issuer
+            .config()
+            .clients
+            .iter()
+            .all(|c| !c.id.trim().is_empty()),
+        "nothing was added"
+    );
+    // A user code that was never issued: not found, both ways.
+    let rust = issuer
+        .approve_device("BCDF-GHJK", "alice")
+        .expect_err("an unknown code");
+    let admin = post(
+        base,
+        "/_admin/devices/approve",
+        &json!({"user_code": "BCDF-GHJK", "username": "alice"}),
+    )
+    .await;
+    assert_error(&admin, StatusCode::NOT_FOUND, "not_found");
+    assert!(
+        rust.to_string()
+            .contains(admin.1["error_description"].as_str().expect("text")),
+        "{rust} / {}",
+        admin.1
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Keys
 
