@@ -10,14 +10,14 @@ use serde::Deserialize;
 use serde::de::{DeserializeOwned, IntoDeserializer};
 
 use crate::algorithm::AlgorithmSet;
-use crate::claims::{Claims, RawClaims, Registered, Str};
+use crate::claims::{ClaimPath, Claims, Str};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, AuthErrorKind, Error, ErrorKind};
 use crate::jwks::{KeyCache, KeySet, KeySetHealth, Lookup, RemoteJwks};
 use crate::token_cache::{Entry, TokenCache};
 use crate::validate::{
-    Compact, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, Header, MAX_SIGNATURE_LEN, Policy,
-    Profile, starts_as_object,
+    Check, Compact, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, Header, MAX_SIGNATURE_LEN, Policy,
+    PolicyParts, Profile, RequiredClaim, TENANT_PLACEHOLDER, starts_as_object,
 };
 
 /// Validates access tokens: signature, registered claims and the profile's rules.
@@ -103,8 +103,12 @@ impl Authorizer {
         AuthorizerBuilder {
             profile,
             issuer: None,
+            tenants: Vec::new(),
             audiences: Vec::new(),
             client_ids: Vec::new(),
+            authorized_parties: Vec::new(),
+            required: Vec::new(),
+            checks: Vec::new(),
             keys: KeySourceConfig::Static(KeySet::default()),
             token_cache_bytes: Some(DEFAULT_TOKEN_CACHE_BYTES),
             leeway: DEFAULT_LEEWAY_SECS,
@@ -113,6 +117,135 @@ impl Authorizer {
             clock: Arc::new(SystemClock),
             _state: PhantomData,
         }
+    }
+
+    /// Keycloak access tokens from `issuer` (`https://HOST/realms/REALM`), keys by discovery:
+    /// [`Profile::keycloak`]. Then choose the client with
+    /// [`authorized_party`](AuthorizerBuilder::authorized_party) (or an audience, when a mapper
+    /// adds one).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), tokengate::Error> {
+    /// let authorizer = tokengate::Authorizer::keycloak("https://sso.example.com/realms/acme")?
+    ///     .authorized_party("orders-web")
+    ///     .build();
+    /// # let _ = authorizer; Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidUrl`] when `issuer` is not an http(s) URL with a host.
+    pub fn keycloak(issuer: &str) -> Result<VendorBuilder, Error> {
+        Self::vendor(Profile::keycloak(), issuer)
+    }
+
+    /// Entra ID v2.0 access tokens of one tenant, from its issuer
+    /// (`https://login.microsoftonline.com/TENANT-ID/v2.0`, the tenant's id, not a domain),
+    /// keys by discovery: [`Profile::entra`]. The token's `tid` must be that tenant too. For
+    /// several tenants, [`Authorizer::entra_tenants`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), tokengate::Error> {
+    /// let issuer = "https://login.microsoftonline.com/8c3f5a0e-1f2b-4c5d-9e8f-0a1b2c3d4e5f/v2.0";
+    /// let authorizer = tokengate::Authorizer::entra(issuer)?.audience("api://orders").build();
+    /// # let _ = authorizer; Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidUrl`] when `issuer` is not an http(s) URL with a host.
+    pub fn entra(issuer: &str) -> Result<VendorBuilder, Error> {
+        let builder = Self::vendor(Profile::entra(), issuer)?;
+        // `https://HOST/TENANT/v2.0`: the issuer is checked against the token's own `tid`.
+        let trimmed = issuer.trim_end_matches('/');
+        let tenant = trimmed
+            .strip_suffix("/v2.0")
+            .and_then(|rest| rest.rsplit_once('/'))
+            .filter(|(origin, tenant)| origin.contains("://") && !tenant.is_empty());
+        Ok(match tenant {
+            Some((origin, tenant)) => AuthorizerBuilder {
+                issuer: Some(format!("{origin}/{TENANT_PLACEHOLDER}/v2.0").into()),
+                ..builder
+            }
+            .tenants([tenant]),
+            None => builder,
+        })
+    }
+
+    /// Entra ID v2.0 access tokens of any of `tenants` (tenant ids): the issuer must be
+    /// `https://login.microsoftonline.com/{tid}/v2.0` with the token's own `tid`, one of them;
+    /// keys from Entra's common key set. See [`AuthorizerBuilder::tenants`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), tokengate::Error> {
+    /// let authorizer = tokengate::Authorizer::entra_tenants([
+    ///     "8c3f5a0e-1f2b-4c5d-9e8f-0a1b2c3d4e5f",
+    ///     "0f9e8d7c-6b5a-4938-2716-05f4e3d2c1b0",
+    /// ])?
+    /// .audience("api://orders")
+    /// .build();
+    /// # let _ = authorizer; Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Never in practice: the common key set's URL is fixed.
+    pub fn entra_tenants<T, S>(tenants: T) -> Result<VendorBuilder, Error>
+    where
+        T: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Ok(Self::builder(Profile::entra())
+            .issuer(format!(
+                "https://login.microsoftonline.com/{TENANT_PLACEHOLDER}/v2.0"
+            ))
+            .tenants(tenants)
+            .remote_jwks(RemoteJwks::from_uri(
+                "https://login.microsoftonline.com/common/discovery/v2.0/keys",
+            )?))
+    }
+
+    /// Auth0 access tokens from `issuer` (`https://TENANT.auth0.com/`, with its trailing
+    /// slash), keys by discovery: [`Profile::auth0`]. Then choose the API's audience.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), tokengate::Error> {
+    /// let authorizer = tokengate::Authorizer::auth0("https://acme.eu.auth0.com/")?
+    ///     .audience("https://api.acme.example")
+    ///     .build();
+    /// # let _ = authorizer; Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidUrl`] when `issuer` is not an http(s) URL with a host.
+    pub fn auth0(issuer: &str) -> Result<VendorBuilder, Error> {
+        Self::vendor(Profile::auth0(), issuer)
+    }
+
+    /// Okta access tokens from `issuer` (`https://ORG.okta.com/oauth2/default`, a custom
+    /// authorization server), keys by discovery: [`Profile::okta`]. Then choose the audience
+    /// (`api://default` unless configured otherwise).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), tokengate::Error> {
+    /// let authorizer = tokengate::Authorizer::okta("https://acme.okta.com/oauth2/default")?
+    ///     .audience("api://default")
+    ///     .build();
+    /// # let _ = authorizer; Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidUrl`] when `issuer` is not an http(s) URL with a host.
+    pub fn okta(issuer: &str) -> Result<VendorBuilder, Error> {
+        Self::vendor(Profile::okta(), issuer)
+    }
+
+    fn vendor(profile: Profile, issuer: &str) -> Result<VendorBuilder, Error> {
+        Ok(Self::builder(profile)
+            .issuer(issuer)
+            .remote_jwks(RemoteJwks::discover(issuer)?))
     }
 
     /// One authorizer for several issuers. A token's unverified `iss` picks the issuer, only
@@ -138,15 +271,16 @@ impl Authorizer {
             return Err(ErrorKind::Combine("no authorizer was given").into());
         }
         for (i, issuer) in issuers.iter().enumerate() {
-            let Some(name) = &issuer.policy.issuer else {
+            if issuer.policy.issuer.is_none() {
                 return Err(ErrorKind::Combine(
                     "an authorizer that skips the issuer check cannot be combined",
                 )
                 .into());
-            };
+            }
+            let names = issuer.policy.issuer_names();
             if issuers[..i]
                 .iter()
-                .any(|o| o.policy.issuer.as_ref() == Some(name))
+                .any(|o| names.iter().any(|n| o.policy.issuer_matches(n)))
             {
                 return Err(ErrorKind::Combine("two authorizers name the same issuer").into());
             }
@@ -245,7 +379,7 @@ impl Authorizer {
                 let iss = peek.iss.as_ref().map(|s| &*s.0);
                 let index = many
                     .iter()
-                    .position(|i| i.policy.issuer.as_deref() == iss && iss.is_some())
+                    .position(|i| iss.is_some_and(|iss| i.policy.issuer_matches(iss)))
                     .ok_or(AuthError::claim(AuthErrorKind::WrongIssuer, "iss"))?;
                 (index, Some(payload))
             }
@@ -320,11 +454,10 @@ impl Authorizer {
             .collect()
     }
 
-    /// The expected issuers (none when the issuer check was skipped).
-    pub fn issuers(&self) -> impl Iterator<Item = &str> {
-        self.issuers
-            .iter()
-            .filter_map(|i| i.policy.issuer.as_deref())
+    /// The expected issuers (none when the issuer check was skipped; one per tenant when
+    /// several tenants are accepted).
+    pub fn issuers(&self) -> impl Iterator<Item = String> + '_ {
+        self.issuers.iter().flat_map(|i| i.policy.issuer_names())
     }
 }
 
@@ -413,11 +546,15 @@ impl Issuer {
 
     /// Whether the unverified payload names an issuer other than the expected one.
     fn claims_other_issuer(&self, payload: &[u8]) -> bool {
-        let Some(expected) = self.policy.issuer.as_deref() else {
+        if self.policy.issuer.is_none() {
             return false;
-        };
-        serde_json::from_slice::<IssuerOnly<'_>>(payload)
-            .is_ok_and(|peek| peek.iss.as_ref().map(|s| &*s.0) != Some(expected))
+        }
+        serde_json::from_slice::<IssuerOnly<'_>>(payload).is_ok_and(|peek| {
+            !peek
+                .iss
+                .as_ref()
+                .is_some_and(|iss| self.policy.issuer_matches(&iss.0))
+        })
     }
 
     fn verify<T>(
@@ -442,11 +579,10 @@ impl Issuer {
         }
         // RFC 7519 §7.2: the claims set is UTF-8, all of it, read or not.
         let payload = std::str::from_utf8(payload).map_err(|_| AuthErrorKind::MalformedClaim)?;
-        let raw: RawClaims<'_> =
-            serde_json::from_str(payload).map_err(|_| AuthErrorKind::MalformedClaim)?;
-        let (exp, scopes) = self.policy.check_claims(&raw, self.clock.now_unix())?;
-        let registered =
-            Registered::from_raw(&raw, exp, scopes, self.policy.profile.cognito_groups());
+        let raw = self.policy.parse(payload)?;
+        let registered = Arc::new(self.policy.check_claims(&raw, self.clock.now_unix())?);
+        // The service's own checks, before the token can be cached.
+        self.policy.run_checks(&registered, payload)?;
         let custom = if TypeId::of::<T>() == TypeId::of::<()>() {
             // `()` reads nothing: skip a second pass over the payload.
             T::deserialize(().into_deserializer())
@@ -455,7 +591,7 @@ impl Issuer {
             serde_json::from_str(payload)
                 .map_err(|_| AuthError::claim(AuthErrorKind::MalformedClaim, "custom claims"))?
         };
-        Ok(Claims::new(registered, custom))
+        Ok(Claims::from_parts(registered, Arc::new(custom)))
     }
 }
 
@@ -503,8 +639,12 @@ enum KeySourceConfig {
 pub struct AuthorizerBuilder<I, A, K> {
     profile: Profile,
     issuer: Option<Box<str>>,
+    tenants: Vec<Box<str>>,
     audiences: Vec<Box<str>>,
     client_ids: Vec<Box<str>>,
+    authorized_parties: Vec<Box<str>>,
+    required: Vec<RequiredClaim>,
+    checks: Vec<Check>,
     keys: KeySourceConfig,
     token_cache_bytes: Option<u64>,
     leeway: u64,
@@ -515,6 +655,11 @@ pub struct AuthorizerBuilder<I, A, K> {
 }
 
 type States<I, A, K> = PhantomData<fn() -> (I, A, K)>;
+
+/// What the vendor shortcuts ([`Authorizer::keycloak`], [`Authorizer::entra`],
+/// [`Authorizer::auth0`], [`Authorizer::okta`]) return: issuer and keys chosen, the audience
+/// or client still to choose.
+pub type VendorBuilder = AuthorizerBuilder<IssuerSet, NoAudience, KeysSet>;
 
 /// Type states of [`AuthorizerBuilder`].
 pub mod builder {
@@ -578,8 +723,12 @@ impl<I, A, K> AuthorizerBuilder<I, A, K> {
         AuthorizerBuilder {
             profile: self.profile,
             issuer: self.issuer,
+            tenants: self.tenants,
             audiences: self.audiences,
             client_ids: self.client_ids,
+            authorized_parties: self.authorized_parties,
+            required: self.required,
+            checks: self.checks,
             keys: self.keys,
             token_cache_bytes: self.token_cache_bytes,
             leeway: self.leeway,
@@ -609,8 +758,119 @@ impl<I, A, K> AuthorizerBuilder<I, A, K> {
         self.to()
     }
 
-    /// Adds an accepted client id: `client_id` must be one of those added (for Cognito ID
-    /// tokens, `aud` must hold one).
+    /// Accepts the issuer of each of these tenants (Entra ID with several tenants): `issuer`
+    /// must be set to a template holding `{tenantid}` (as Entra's multi-tenant metadata writes
+    /// it, `https://login.microsoftonline.com/{tenantid}/v2.0`); a token's `iss` must be that
+    /// template filled with the token's own `tid`, which must be one of `tenants`.
+    ///
+    /// ```
+    /// use tokengate::{Authorizer, KeySet, Profile};
+    ///
+    /// let authorizer = Authorizer::builder(Profile::entra())
+    ///     .issuer("https://login.microsoftonline.com/{tenantid}/v2.0")
+    ///     .tenants(["8c3f5a0e-1f2b-4c5d-9e8f-0a1b2c3d4e5f", "0f9e8d7c-6b5a-4938-2716-05f4e3d2c1b0"])
+    ///     .audience("api://orders")
+    ///     .keys(KeySet::default())
+    ///     .build();
+    /// assert_eq!(authorizer.issuers().count(), 2);
+    /// ```
+    pub fn tenants<T, S>(mut self, tenants: T) -> Self
+    where
+        T: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.tenants
+            .extend(tenants.into_iter().map(|t| t.into().into_boxed_str()));
+        self
+    }
+
+    /// Adds an accepted authorized party: `azp` must be one of those added. Keycloak's access
+    /// tokens name the client there and often carry no `aud` for the API, so this stands in
+    /// for the audience check.
+    pub fn authorized_party(
+        mut self,
+        client_id: impl Into<String>,
+    ) -> AuthorizerBuilder<I, AudienceSet, K> {
+        self.authorized_parties
+            .push(client_id.into().into_boxed_str());
+        self.to()
+    }
+
+    /// Requires a claim to hold one of `values`: a string equal to one, an array of strings
+    /// holding one, or a number or boolean written as one (`"true"`, `"2"`). The claim is a
+    /// [`ClaimPath`] (`"tid"`, `"realm_access.roles"`, a namespaced URL). Absent →
+    /// [`AuthErrorKind::MissingClaim`]; another value → [`AuthErrorKind::ClaimMismatch`].
+    /// Requirements added for several claims must all hold.
+    ///
+    /// ```
+    /// use tokengate::{Authorizer, KeySet, Profile};
+    ///
+    /// let authorizer = Authorizer::builder(Profile::entra())
+    ///     .issuer("https://login.microsoftonline.com/8c3f5a0e-1f2b-4c5d-9e8f-0a1b2c3d4e5f/v2.0")
+    ///     .audience("api://orders")
+    ///     .require_claim("azpacr", ["1", "2"]) // a client that authenticated with a secret or a certificate
+    ///     .keys(KeySet::default())
+    ///     .build();
+    /// # let _ = authorizer;
+    /// ```
+    pub fn require_claim<P, V, S>(mut self, claim: P, values: V) -> Self
+    where
+        P: Into<ClaimPath>,
+        V: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let path = claim.into();
+        let values = values.into_iter().map(|v| v.into().into_boxed_str());
+        match self.required.iter_mut().find(|r| r.path == path) {
+            Some(existing) => {
+                let mut all = std::mem::take(&mut existing.values).into_vec();
+                all.extend(values);
+                existing.values = all.into();
+            }
+            None => self.required.push(RequiredClaim {
+                path,
+                values: values.collect(),
+            }),
+        }
+        self
+    }
+
+    /// Adds a check of your own over the claims (your typed `T` included, read from the
+    /// payload). A token it refuses gets 401 `invalid_token` with a fixed description
+    /// ([`AuthErrorKind::CheckFailed`]).
+    ///
+    /// Checks run after every other rule and before the token is cached: the verified-token
+    /// cache only ever holds tokens that passed them, and a cache hit does not run them again.
+    /// So a check must depend on the token alone; one whose answer changes with time (a deny
+    /// list) belongs in a per-route [`Requirement::predicate`](crate::Requirement::predicate),
+    /// which runs on every request, or needs [`disable_token_cache`](Self::disable_token_cache).
+    ///
+    /// ```
+    /// use tokengate::{Authorizer, Claims, KeySet, Profile};
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Tenant { tenant: String }
+    ///
+    /// let authorizer = Authorizer::builder(Profile::generic())
+    ///     .issuer("https://issuer.example")
+    ///     .audience("https://api.example")
+    ///     .check(|claims: &Claims<Tenant>| claims.tenant.starts_with("eu-"))
+    ///     .keys(KeySet::default())
+    ///     .build();
+    /// # let _ = authorizer;
+    /// ```
+    pub fn check<T, F>(mut self, check: F) -> Self
+    where
+        T: DeserializeOwned + Send + Sync + 'static,
+        F: Fn(&Claims<T>) -> bool + Send + Sync + 'static,
+    {
+        self.checks.push(Check::new(check));
+        self
+    }
+
+    /// Adds an accepted client id: the profile's client claim must be one of those added
+    /// (`client_id`; `azp` for Keycloak and Entra ID; `azp` or `client_id` for Auth0; `cid` for
+    /// Okta; for Cognito ID tokens, `aud` must hold one).
     pub fn client_id(
         mut self,
         client_id: impl Into<String>,
@@ -624,6 +884,7 @@ impl<I, A, K> AuthorizerBuilder<I, A, K> {
     pub fn skip_audience_check(mut self) -> AuthorizerBuilder<I, AudienceSet, K> {
         self.audiences.clear();
         self.client_ids.clear();
+        self.authorized_parties.clear();
         self.to()
     }
 
@@ -702,15 +963,16 @@ impl<I, A, K> AuthorizerBuilder<I, A, K> {
         A: AudienceChosen,
         K: KeysChosen,
     {
+        let mut parts = PolicyParts::new(self.profile, self.issuer, self.leeway);
+        parts.tenants = self.tenants;
+        parts.audiences = self.audiences;
+        parts.client_ids = self.client_ids;
+        parts.authorized_parties = self.authorized_parties;
+        parts.required = self.required;
+        parts.checks = self.checks;
         Authorizer::from_issuers(
             vec![Issuer {
-                policy: Policy {
-                    profile: self.profile,
-                    issuer: self.issuer,
-                    audiences: self.audiences.into(),
-                    client_ids: self.client_ids.into(),
-                    leeway: self.leeway,
-                },
+                policy: Policy::new(parts),
                 keys: match self.keys {
                     KeySourceConfig::Static(keys) => KeySource::Static(keys),
                     KeySourceConfig::Remote(remote) => {
@@ -733,6 +995,9 @@ impl<I, A, K> fmt::Debug for AuthorizerBuilder<I, A, K> {
             .field("issuer", &self.issuer)
             .field("audiences", &self.audiences)
             .field("client_ids", &self.client_ids)
+            .field("authorized_parties", &self.authorized_parties)
+            .field("tenants", &self.tenants)
+            .field("required", &self.required)
             .field("keys", &self.keys)
             .field("leeway", &self.leeway)
             .field("algorithms", &self.algorithms)

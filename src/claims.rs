@@ -6,7 +6,8 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 
 /// What a Cognito token is for: the `token_use` claim.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -216,40 +217,421 @@ impl<'de> Deserialize<'de> for NumericDate {
     }
 }
 
-/// The registered and well-known claims, read once, borrowing from the decoded payload.
+/// Where a claim is in a claims set: a top-level member, or a path into nested objects.
 ///
-/// Duplicate members are refused by the derive (`duplicate field`), so a payload cannot say
-/// two things about one claim.
-#[derive(Debug, Deserialize)]
+/// From a string ([`ClaimPath::parse`], or `From<&str>`): dots separate the members of a path
+/// (`realm_access.roles`, `resource_access.api.roles`), except in a name that is a URL or a
+/// URN (`https://example.com/roles`, `urn:example:roles`), which is always one top-level name,
+/// dots and all, as issuers namespace custom claims that way. A name with dots that is neither
+/// is written with [`ClaimPath::name`], and a path whose members hold dots (a Keycloak client
+/// id such as `my.app`) with [`ClaimPath::segments`].
+///
+/// ```
+/// use tokengate::ClaimPath;
+///
+/// assert_eq!(ClaimPath::parse("realm_access.roles").segments().count(), 2);
+/// assert_eq!(ClaimPath::parse("https://example.com/roles").segments().count(), 1);
+/// let client_roles = ClaimPath::from_segments(["resource_access", "my.app", "roles"]);
+/// assert_eq!(client_roles.segments().nth(1), Some("my.app"));
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ClaimPath(Box<[Box<str>]>);
+
+impl ClaimPath {
+    /// A path from its written form: dotted, unless it is a URL or a URN (see the type's
+    /// documentation).
+    pub fn parse(path: &str) -> Self {
+        let whole_name = path.contains("://") || path.starts_with("urn:");
+        if whole_name {
+            Self::name(path)
+        } else {
+            Self(path.split('.').map(Box::from).collect())
+        }
+    }
+
+    /// One top-level member, whatever characters its name holds.
+    pub fn name(name: &str) -> Self {
+        Self(Box::new([Box::from(name)]))
+    }
+
+    /// A path given member by member: each segment is one member name, dots and all.
+    pub fn from_segments<I, S>(segments: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let segments: Box<[Box<str>]> = segments
+            .into_iter()
+            .map(|s| Box::from(s.as_ref()))
+            .collect();
+        if segments.is_empty() {
+            Self::name("")
+        } else {
+            Self(segments)
+        }
+    }
+
+    /// The member names, outermost first.
+    pub fn segments(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|s| &**s)
+    }
+
+    /// The top-level member.
+    pub(crate) fn head(&self) -> &str {
+        &self.0[0]
+    }
+
+    /// The members below the top-level one.
+    pub(crate) fn rest(&self) -> &[Box<str>] {
+        &self.0[1..]
+    }
+}
+
+impl From<&str> for ClaimPath {
+    fn from(path: &str) -> Self {
+        Self::parse(path)
+    }
+}
+
+impl From<String> for ClaimPath {
+    fn from(path: String) -> Self {
+        Self::parse(&path)
+    }
+}
+
+impl From<&String> for ClaimPath {
+    fn from(path: &String) -> Self {
+        Self::parse(path)
+    }
+}
+
+impl fmt::Display for ClaimPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, segment) in self.segments().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            f.write_str(segment)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ClaimPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.segments()).finish()
+    }
+}
+
+/// Members the reader knows by name. The first [`FIXED`] are the registered claims every
+/// profile reads, always parsed into their typed fields; the others are captured raw, and only
+/// when the policy reads them (a bit of [`Plan::known`]).
+pub(crate) const KNOWN: [&str; 28] = [
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "auth_time",
+    "jti",
+    "token_use",
+    "client_id",
+    "azp",
+    "cid",
+    "scope",
+    "scp",
+    "permissions",
+    "username",
+    "cognito:username",
+    "preferred_username",
+    "groups",
+    "cognito:groups",
+    "roles",
+    "realm_access",
+    "resource_access",
+    "nonce",
+    "at_hash",
+    "c_hash",
+    "typ",
+    "tid",
+];
+
+/// How many of [`KNOWN`] are typed registered claims.
+pub(crate) const FIXED: usize = 9;
+
+fn known_index(name: &str) -> Option<usize> {
+    Some(match name {
+        "iss" => 0,
+        "sub" => 1,
+        "aud" => 2,
+        "exp" => 3,
+        "nbf" => 4,
+        "iat" => 5,
+        "auth_time" => 6,
+        "jti" => 7,
+        "token_use" => 8,
+        "client_id" => 9,
+        "azp" => 10,
+        "cid" => 11,
+        "scope" => 12,
+        "scp" => 13,
+        "permissions" => 14,
+        "username" => 15,
+        "cognito:username" => 16,
+        "preferred_username" => 17,
+        "groups" => 18,
+        "cognito:groups" => 19,
+        "roles" => 20,
+        "realm_access" => 21,
+        "resource_access" => 22,
+        "nonce" => 23,
+        "at_hash" => 24,
+        "c_hash" => 25,
+        "typ" => 26,
+        "tid" => 27,
+        _ => return None,
+    })
+}
+
+/// Where the reader left one top-level member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Slot {
+    /// One of [`KNOWN`].
+    Known(u8),
+    /// One of [`Plan::extra`].
+    Extra(u16),
+}
+
+/// Which top-level members a policy reads besides the registered claims: decided once when
+/// the authorizer is built, so reading a payload stays one borrowed pass. A member outside the
+/// plan is skipped whatever its type, so a claim nobody reads never refuses a token.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Plan {
+    /// Bit `i`: `KNOWN[i]` is captured raw (for a registered claim: as well as typed).
+    known: u32,
+    /// Members outside [`KNOWN`], captured raw.
+    extra: Vec<Box<str>>,
+}
+
+impl Plan {
+    /// Registers `name` as read; returns where its value will be.
+    pub(crate) fn slot(&mut self, name: &str) -> Slot {
+        if let Some(i) = known_index(name) {
+            self.known |= 1 << i;
+            #[allow(clippy::cast_possible_truncation)] // i < KNOWN.len()
+            return Slot::Known(i as u8);
+        }
+        let index = match self.extra.iter().position(|n| &**n == name) {
+            Some(index) => index,
+            None => {
+                self.extra.push(name.into());
+                self.extra.len() - 1
+            }
+        };
+        Slot::Extra(u16::try_from(index).unwrap_or(u16::MAX))
+    }
+
+    fn extra_index(&self, name: &str) -> Option<usize> {
+        self.extra.iter().position(|n| &**n == name)
+    }
+}
+
+/// The registered claims, typed, and the raw values of the members the plan reads, all
+/// borrowing from the decoded payload: one pass over it.
+///
+/// Duplicate members are refused for every member read, so a payload cannot say two things
+/// about one claim; duplicates of members nobody reads are skipped with them.
+#[derive(Debug)]
 pub(crate) struct RawClaims<'a> {
-    #[serde(borrow)]
     pub(crate) iss: Option<Str<'a>>,
-    #[serde(borrow)]
     pub(crate) sub: Option<Str<'a>>,
-    #[serde(borrow, default)]
     pub(crate) aud: Option<OneOrMany<'a>>,
     pub(crate) exp: Option<NumericDate>,
     pub(crate) nbf: Option<NumericDate>,
     pub(crate) iat: Option<NumericDate>,
     pub(crate) auth_time: Option<NumericDate>,
-    #[serde(borrow)]
     pub(crate) jti: Option<Str<'a>>,
-    #[serde(borrow)]
-    pub(crate) client_id: Option<Str<'a>>,
-    #[serde(borrow)]
-    pub(crate) scope: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    pub(crate) scp: Option<OneOrMany<'a>>,
-    #[serde(borrow)]
     pub(crate) token_use: Option<Str<'a>>,
-    #[serde(borrow)]
-    pub(crate) username: Option<Str<'a>>,
-    #[serde(borrow, rename = "cognito:username")]
-    pub(crate) cognito_username: Option<Str<'a>>,
-    #[serde(borrow, default, rename = "cognito:groups")]
-    pub(crate) cognito_groups: Option<Vec<Str<'a>>>,
-    #[serde(borrow, default)]
-    pub(crate) groups: Option<Vec<Str<'a>>>,
+    known: [Option<&'a RawValue>; KNOWN.len()],
+    extra: Vec<Option<&'a RawValue>>,
+}
+
+impl<'a> RawClaims<'a> {
+    /// Reads `payload` (a JSON object) under `plan`.
+    pub(crate) fn parse(payload: &'a str, plan: &Plan) -> Result<Self, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_str(payload);
+        let raw = de::Deserializer::deserialize_map(&mut de, ClaimsVisitor { plan })?;
+        de.end()?;
+        Ok(raw)
+    }
+
+    /// The raw value of a member the plan reads; `None` when absent or `null`.
+    pub(crate) fn get(&self, slot: Slot) -> Option<&'a RawValue> {
+        let raw = match slot {
+            Slot::Known(i) => self.known[usize::from(i)],
+            Slot::Extra(i) => self.extra.get(usize::from(i)).copied().flatten(),
+        };
+        raw.filter(|r| r.get() != "null")
+    }
+
+    fn set_fixed<E: de::Error>(
+        &mut self,
+        index: usize,
+        de: impl Deserializer<'a, Error = E>,
+    ) -> Result<(), E> {
+        match index {
+            0 => self.iss = Option::deserialize(de)?,
+            1 => self.sub = Option::deserialize(de)?,
+            2 => self.aud = Option::deserialize(de)?,
+            3 => self.exp = Option::deserialize(de)?,
+            4 => self.nbf = Option::deserialize(de)?,
+            5 => self.iat = Option::deserialize(de)?,
+            6 => self.auth_time = Option::deserialize(de)?,
+            7 => self.jti = Option::deserialize(de)?,
+            _ => self.token_use = Option::deserialize(de)?,
+        }
+        Ok(())
+    }
+}
+
+struct ClaimsVisitor<'p> {
+    plan: &'p Plan,
+}
+
+/// One member's value, handed to [`RawClaims::set_fixed`] from inside a map.
+struct FixedSeed<'r, 'a> {
+    raw: &'r mut RawClaims<'a>,
+    index: usize,
+}
+
+impl<'de> de::DeserializeSeed<'de> for FixedSeed<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        self.raw.set_fixed(self.index, d)
+    }
+}
+
+impl<'de> Visitor<'de> for ClaimsVisitor<'_> {
+    type Value = RawClaims<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object of claims")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let plan = self.plan;
+        let mut out = RawClaims {
+            iss: None,
+            sub: None,
+            aud: None,
+            exp: None,
+            nbf: None,
+            iat: None,
+            auth_time: None,
+            jti: None,
+            token_use: None,
+            known: [None; KNOWN.len()],
+            extra: vec![None; plan.extra.len()],
+        };
+        let mut seen: u32 = 0;
+        while let Some(key) = map.next_key::<Str<'de>>()? {
+            let key = &*key.0;
+            if let Some(i) = known_index(key) {
+                let bit = 1u32 << i;
+                let captured = plan.known & bit != 0;
+                if i < FIXED || captured {
+                    if seen & bit != 0 {
+                        return Err(de::Error::custom(format_args!("duplicate member `{key}`")));
+                    }
+                    seen |= bit;
+                }
+                if captured {
+                    let value: &'de RawValue = map.next_value()?;
+                    out.known[i] = Some(value);
+                    if i < FIXED {
+                        let mut de = serde_json::Deserializer::from_str(value.get());
+                        out.set_fixed(i, &mut de).map_err(de::Error::custom)?;
+                    }
+                } else if i < FIXED {
+                    map.next_value_seed(FixedSeed {
+                        raw: &mut out,
+                        index: i,
+                    })?;
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            } else if let Some(j) = plan.extra_index(key) {
+                if out.extra[j].is_some() {
+                    return Err(de::Error::custom(format_args!("duplicate member `{key}`")));
+                }
+                out.extra[j] = Some(map.next_value()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The value at `rest` below a member: `None` when a member on the way is absent or `null`.
+///
+/// # Errors
+///
+/// When a value on the way is not an object, or holds the member looked for twice.
+pub(crate) fn navigate<'a>(
+    mut value: &'a RawValue,
+    rest: &[Box<str>],
+) -> Result<Option<&'a RawValue>, ()> {
+    for name in rest {
+        let mut de = serde_json::Deserializer::from_str(value.get());
+        let found =
+            de::Deserializer::deserialize_any(&mut de, MemberVisitor { name }).map_err(|_| ())?;
+        match found.filter(|v| v.get() != "null") {
+            Some(next) => value = next,
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(value))
+}
+
+/// Finds one member of an object, refusing it twice.
+struct MemberVisitor<'n> {
+    name: &'n str,
+}
+
+impl<'de> Visitor<'de> for MemberVisitor<'_> {
+    type Value = Option<&'de RawValue>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(key) = map.next_key::<Str<'de>>()? {
+            if *key.0 == *self.name {
+                if found.is_some() {
+                    return Err(de::Error::custom("duplicate member"));
+                }
+                found = Some(map.next_value::<&'de RawValue>()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Names from a raw value: an array of strings (each one name), or a space-separated string.
+/// `None` when the value has another shape.
+pub(crate) fn names_of<'a>(value: &'a RawValue) -> Option<OneOrMany<'a>> {
+    serde_json::from_str::<OneOrMany<'a>>(value.get()).ok()
+}
+
+/// A string from a raw value; `None` when it is not a string.
+pub(crate) fn str_of<'a>(value: &'a RawValue) -> Option<Str<'a>> {
+    serde_json::from_str::<Str<'a>>(value.get()).ok()
 }
 
 /// The validated claims of a token: registered claims, scopes, groups, and your own `T`.
@@ -282,14 +664,11 @@ pub(crate) struct Registered {
     pub(crate) auth_time: Option<u64>,
     pub(crate) jti: Option<Box<str>>,
     pub(crate) client_id: Option<Box<str>>,
+    pub(crate) azp: Option<Box<str>>,
     pub(crate) username: Option<Box<str>>,
     pub(crate) token_use: Option<TokenUse>,
     pub(crate) scopes: NameSet,
     pub(crate) groups: NameSet,
-}
-
-fn boxed(s: Option<&Str<'_>>) -> Option<Box<str>> {
-    s.map(|s| s.0.as_ref().into())
 }
 
 impl Registered {
@@ -302,62 +681,14 @@ impl Registered {
             + self.aud.iter().map(|a| a.len() + 16).sum::<usize>()
             + opt(&self.jti)
             + opt(&self.client_id)
+            + opt(&self.azp)
             + opt(&self.username)
             + names(&self.scopes)
             + names(&self.groups)
     }
-
-    /// Builds the owned claims from validated raw claims; `scopes` were parsed by the policy.
-    pub(crate) fn from_raw(
-        raw: &RawClaims<'_>,
-        exp: u64,
-        scopes: NameSet,
-        groups_from_cognito: bool,
-    ) -> Self {
-        let groups = if groups_from_cognito {
-            raw.cognito_groups.as_ref()
-        } else {
-            raw.groups.as_ref()
-        };
-        Self {
-            iss: raw
-                .iss
-                .as_ref()
-                .map_or_else(Box::default, |s| s.0.as_ref().into()),
-            sub: boxed(raw.sub.as_ref()),
-            aud: raw
-                .aud
-                .as_ref()
-                .map(|a| a.as_slice().iter().map(|s| s.0.as_ref().into()).collect())
-                .unwrap_or_default(),
-            exp,
-            nbf: raw.nbf.map(|d| d.0),
-            iat: raw.iat.map(|d| d.0),
-            auth_time: raw.auth_time.map(|d| d.0),
-            jti: boxed(raw.jti.as_ref()),
-            client_id: boxed(raw.client_id.as_ref()),
-            username: boxed(raw.username.as_ref().or(raw.cognito_username.as_ref())),
-            token_use: match raw.token_use.as_ref().map(|s| s.0.as_ref()) {
-                Some("access") => Some(TokenUse::Access),
-                Some("id") => Some(TokenUse::Id),
-                _ => None,
-            },
-            scopes,
-            groups: groups
-                .map(|g| NameSet::from_names(g.iter().map(|s| s.0.as_ref())))
-                .unwrap_or_default(),
-        }
-    }
 }
 
 impl<T> Claims<T> {
-    pub(crate) fn new(registered: Registered, custom: T) -> Self {
-        Self {
-            registered: Arc::new(registered),
-            custom: Arc::new(custom),
-        }
-    }
-
     /// Claims from already validated parts (a token-cache hit).
     pub(crate) fn from_parts(registered: Arc<Registered>, custom: Arc<T>) -> Self {
         Self { registered, custom }
@@ -417,12 +748,21 @@ impl<T> Claims<T> {
         self.reg().jti.as_deref()
     }
 
-    /// `client_id`: the OAuth client the token was issued to.
+    /// The OAuth client the token was issued to, from the claim the profile reads for it:
+    /// `client_id` (Cognito, RFC 9068, generic), `azp` (Keycloak, Entra ID; Auth0, which
+    /// also reads `client_id`), `cid` (Okta).
     pub fn client_id(&self) -> Option<&str> {
         self.reg().client_id.as_deref()
     }
 
-    /// `username`, or Cognito's `cognito:username` in ID tokens.
+    /// `azp`: the authorized party, when the profile or the authorizer reads it.
+    pub fn authorized_party(&self) -> Option<&str> {
+        self.reg().azp.as_deref()
+    }
+
+    /// The user's name, from the claim the profile reads for it: `username` or
+    /// `cognito:username` (Cognito), `username` or `preferred_username` (RFC 9068, generic),
+    /// `preferred_username` (Keycloak, Entra ID).
     pub fn username(&self) -> Option<&str> {
         self.reg().username.as_deref()
     }
@@ -432,12 +772,14 @@ impl<T> Claims<T> {
         self.reg().token_use
     }
 
-    /// The scopes granted: `scope` (space separated), or `scp` where the profile reads it.
+    /// The scopes granted, from the first of the profile's scope claims the token carries
+    /// (`scope`, `scp` or `permissions`; see [`Profile`](crate::Profile)).
     pub fn scopes(&self) -> &NameSet {
         &self.reg().scopes
     }
 
-    /// The groups: `cognito:groups` for the Cognito profile, `groups` otherwise.
+    /// The groups or roles, from every claim path the profile reads them from (`cognito:groups`
+    /// for Cognito, `groups` for the generic profile, `realm_access.roles` for Keycloak…).
     pub fn groups(&self) -> &NameSet {
         &self.reg().groups
     }
@@ -450,7 +792,6 @@ impl<T> Claims<T> {
 
 impl Claims<()> {
     /// Claims with no custom part, sharing already validated registered claims.
-    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn from_registered(registered: Arc<Registered>) -> Self {
         Self {
             registered,
@@ -513,17 +854,98 @@ mod tests {
         assert!(serde_json::from_str::<NumericDate>("253402300800").is_err());
     }
 
+    fn plan(names: &[&str]) -> (Plan, Vec<Slot>) {
+        let mut plan = Plan::default();
+        let slots = names.iter().map(|n| plan.slot(n)).collect();
+        (plan, slots)
+    }
+
     #[test]
-    fn raw_claims_refuse_duplicate_members() {
-        let dup = br#"{"iss":"a","iss":"b","exp":1}"#;
-        assert!(serde_json::from_slice::<RawClaims<'_>>(dup).is_err());
+    fn raw_claims_refuse_duplicate_members_that_are_read() {
+        let (none, _) = plan(&[]);
+        assert!(RawClaims::parse(r#"{"iss":"a","iss":"b","exp":1}"#, &none).is_err());
+        // Not read: skipped, duplicates and all.
+        assert!(RawClaims::parse(r#"{"scope":"a","scope":1,"x":1,"x":2}"#, &none).is_ok());
+        let (read, _) = plan(&["scope", "https://example.com/roles"]);
+        assert!(RawClaims::parse(r#"{"scope":"a","scope":"b"}"#, &read).is_err());
+        let dup = r#"{"https://example.com/roles":[],"https://example.com/roles":["x"]}"#;
+        assert!(RawClaims::parse(dup, &read).is_err());
+    }
+
+    #[test]
+    fn raw_claims_skip_members_nobody_reads_whatever_their_type() {
+        let (plan, slots) = plan(&["cognito:groups"]);
+        let raw = RawClaims::parse(
+            r#"{"groups":"admins","scp":5,"cognito:groups":["a"]}"#,
+            &plan,
+        )
+        .expect("unread members never refuse");
+        assert_eq!(raw.get(slots[0]).map(RawValue::get), Some(r#"["a"]"#));
+    }
+
+    #[test]
+    fn raw_claims_read_registered_claims_also_when_captured_raw() {
+        let (plan, slots) = plan(&["sub"]);
+        let raw = RawClaims::parse(r#"{"sub":"alice","exp":5}"#, &plan).expect("ok");
+        assert_eq!(raw.get(slots[0]).map(RawValue::get), Some(r#""alice""#));
+        assert_eq!(raw.sub.expect("sub").0, "alice");
+        assert!(RawClaims::parse(r#"{"sub":5}"#, &plan).is_err());
+    }
+
+    #[test]
+    fn raw_claims_refuse_arrays_and_trailing_bytes() {
+        let (plan, _) = plan(&[]);
+        assert!(RawClaims::parse(r#"["iss"]"#, &plan).is_err());
+        assert!(RawClaims::parse(r#"{"iss":"a"} x"#, &plan).is_err());
     }
 
     #[test]
     fn escaped_strings_are_read_correctly() {
-        let raw: RawClaims<'_> =
-            serde_json::from_slice(br#"{"iss":"https:\/\/issuer","aud":["a","b"]}"#).expect("ok");
+        let (plan, _) = plan(&[]);
+        let raw = RawClaims::parse(r#"{"iss":"https:\/\/issuer","a\u0075d":["a","b"]}"#, &plan)
+            .expect("ok");
         assert_eq!(raw.iss.expect("iss").0, "https://issuer");
         assert_eq!(raw.aud.expect("aud").as_slice().len(), 2);
+    }
+
+    #[test]
+    fn paths_navigate_nested_objects() {
+        let (plan, slots) = plan(&["resource_access"]);
+        let payload = r#"{"resource_access":{"api":{"roles":["r"]},"web":null}}"#;
+        let raw = RawClaims::parse(payload, &plan).expect("ok");
+        let top = raw.get(slots[0]).expect("present");
+        let rest = |p: &str| ClaimPath::parse(p).rest().to_vec();
+        let roles = navigate(top, &rest("resource_access.api.roles")).expect("ok");
+        assert_eq!(roles.map(RawValue::get), Some(r#"["r"]"#));
+        assert!(matches!(
+            navigate(top, &rest("resource_access.web.roles")),
+            Ok(None)
+        ));
+        assert!(matches!(
+            navigate(top, &rest("resource_access.other.roles")),
+            Ok(None)
+        ));
+        assert!(navigate(top, &rest("resource_access.api.roles.x")).is_err());
+        let dup =
+            serde_json::from_str::<&RawValue>(r#"{"roles":[],"roles":["admin"]}"#).expect("raw");
+        assert!(navigate(dup, &rest("x.roles")).is_err());
+    }
+
+    #[test]
+    fn claim_paths_keep_urls_whole() {
+        let segments = |p: &str| {
+            ClaimPath::parse(p)
+                .segments()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(segments("realm_access.roles"), ["realm_access", "roles"]);
+        assert_eq!(
+            segments("https://example.com/roles"),
+            ["https://example.com/roles"]
+        );
+        assert_eq!(segments("urn:example:a.b"), ["urn:example:a.b"]);
+        assert_eq!(segments("groups"), ["groups"]);
+        assert_eq!(ClaimPath::parse("a.b").to_string(), "a.b");
     }
 }

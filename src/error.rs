@@ -85,10 +85,19 @@ pub enum AuthErrorKind {
     WrongClient,
     /// `token_use` is not the expected one (an ID token presented as an access token).
     WrongTokenUse,
-    /// The token is valid but lacks a required scope or group.
+    /// The token is valid but lacks a required scope or group, or a route's own requirement
+    /// refused it.
     InsufficientScope,
     /// The issuer's keys cannot be had right now (outage past the staleness bound, cold start).
     KeysUnavailable,
+    /// A claim the service requires holds none of the accepted values.
+    ClaimMismatch,
+    /// A custom check of the authorizer refused the token.
+    CheckFailed,
+    /// The issuer says the token is not active (RFC 7662: revoked, expired or unknown).
+    InactiveToken,
+    /// The issuer's introspection endpoint cannot be reached right now.
+    IntrospectionUnavailable,
 }
 
 impl AuthErrorKind {
@@ -96,19 +105,19 @@ impl AuthErrorKind {
     /// (a missing token, RFC 6750 §3.1) or the failure is not the client's (keys unavailable).
     pub const fn code(self) -> Option<ErrorCode> {
         match self {
-            Self::MissingToken | Self::KeysUnavailable => None,
+            Self::MissingToken | Self::KeysUnavailable | Self::IntrospectionUnavailable => None,
             Self::MalformedRequest => Some(ErrorCode::InvalidRequest),
             Self::InsufficientScope => Some(ErrorCode::InsufficientScope),
             _ => Some(ErrorCode::InvalidToken),
         }
     }
 
-    /// The HTTP status: 400, 401, 403, or 503 when keys are unavailable.
+    /// The HTTP status: 400, 401, 403, or 503 when keys or introspection are unavailable.
     pub const fn status(self) -> u16 {
         match self {
             Self::MalformedRequest => 400,
             Self::InsufficientScope => 403,
-            Self::KeysUnavailable => 503,
+            Self::KeysUnavailable | Self::IntrospectionUnavailable => 503,
             _ => 401,
         }
     }
@@ -141,6 +150,10 @@ impl AuthErrorKind {
             Self::WrongTokenUse => "the token use is not accepted",
             Self::InsufficientScope => "the token lacks the required scope",
             Self::KeysUnavailable => "the signing keys are temporarily unavailable",
+            Self::ClaimMismatch => "a required claim does not hold an accepted value",
+            Self::CheckFailed => "the token was refused by the service's checks",
+            Self::InactiveToken => "the token is not active",
+            Self::IntrospectionUnavailable => "the token cannot be checked right now",
         }
     }
 }
@@ -162,6 +175,7 @@ pub struct AuthError {
     kind: AuthErrorKind,
     claim: Option<&'static str>,
     retry_after: Option<u64>,
+    description: Option<&'static str>,
 }
 
 impl AuthError {
@@ -171,6 +185,7 @@ impl AuthError {
             kind,
             claim: None,
             retry_after: None,
+            description: None,
         }
     }
 
@@ -179,6 +194,7 @@ impl AuthError {
             kind,
             claim: Some(claim),
             retry_after: None,
+            description: None,
         }
     }
 
@@ -202,12 +218,25 @@ impl AuthError {
         self.kind.status()
     }
 
-    /// A short, fixed description, safe to send to the client.
+    /// A short, fixed description, safe to send to the client: the kind's, or the one a
+    /// route's own requirement chose ([`AuthError::with_description`]).
     pub const fn description(&self) -> &'static str {
-        self.kind.description()
+        match self.description {
+            Some(description) => description,
+            None => self.kind.description(),
+        }
     }
 
-    /// Seconds after which a retry may succeed (for [`AuthErrorKind::KeysUnavailable`]).
+    /// Replaces the description sent to the client. It is a `&'static str` so that it can
+    /// never carry anything from the token.
+    #[must_use]
+    pub const fn with_description(mut self, description: &'static str) -> Self {
+        self.description = Some(description);
+        self
+    }
+
+    /// Seconds after which a retry may succeed (for [`AuthErrorKind::KeysUnavailable`] and
+    /// [`AuthErrorKind::IntrospectionUnavailable`]).
     pub const fn retry_after(&self) -> Option<u64> {
         self.retry_after
     }

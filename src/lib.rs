@@ -58,17 +58,17 @@ pub mod tonic;
 mod validate;
 
 pub use algorithm::{Algorithm, AlgorithmSet};
-pub use authorizer::{Authorizer, AuthorizerBuilder, builder};
-pub use claims::{Claims, NameSet, TokenUse};
+pub use authorizer::{Authorizer, AuthorizerBuilder, VendorBuilder, builder};
+pub use claims::{ClaimPath, Claims, NameSet, TokenUse};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthError, AuthErrorKind, Error, ErrorCode, ErrorKind};
 pub use jwks::{KeySet, KeySetHealth, KeyStatus, RemoteJwks, SkippedKey, VerifyingKey};
 pub use layer::{
-    ErrorBody, JwtAuth, JwtAuthLayer, ProtectedResourceMetadata, ProtectedResourceService, Require,
-    RequireFuture, RequireGroup, RequireLayer, RequireMethods, RequireMethodsService, RequireScope,
-    Requirement, ResponseBody, ResponseFuture,
+    ErrorBody, JwtAuth, JwtAuthLayer, Predicate, ProtectedResourceMetadata,
+    ProtectedResourceService, Require, RequireFuture, RequireGroup, RequireLayer, RequireMethods,
+    RequireMethodsService, RequireScope, Requirement, ResponseBody, ResponseFuture,
 };
-pub use validate::Profile;
+pub use validate::{Profile, ScopeClaim};
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

@@ -14,7 +14,9 @@ pub use auth::{JwtAuth, JwtAuthLayer, ResponseFuture};
 pub use body::ResponseBody;
 pub use metadata::{ProtectedResourceMetadata, ProtectedResourceService};
 pub use methods::{RequireMethods, RequireMethodsService};
-pub use require::{Require, RequireFuture, RequireGroup, RequireLayer, RequireScope, Requirement};
+pub use require::{
+    Predicate, Require, RequireFuture, RequireGroup, RequireLayer, RequireScope, Requirement,
+};
 pub use respond::ErrorBody;
 
 use crate::claims::Registered;

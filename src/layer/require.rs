@@ -1,5 +1,7 @@
-//! Per-route requirements: scopes and groups, all-of or any-of, composable.
+//! Per-route requirements: scopes and groups, all-of or any-of, predicates of your own,
+//! composable.
 
+use std::any::{Any, TypeId};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -11,14 +13,15 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::claims::NameSet;
+use crate::claims::{Claims, NameSet, Registered};
 use crate::error::{AuthError, AuthErrorKind};
-use crate::layer::respond::{is_grpc, missing_layer};
+use crate::layer::respond::{grpc_response, is_grpc, missing_layer};
 use crate::layer::{AuthContext, ResponseBody};
 
-/// What a route requires of the token: scopes or groups, all-of or any-of, combined with
-/// [`Requirement::and`] and [`Requirement::or`]. Turn it into a layer with [`RequireScope`]
-/// or [`RequireGroup`], or [`Requirement::layer`].
+/// What a route requires of the token: scopes or groups, all-of or any-of, or a predicate of
+/// your own ([`Requirement::predicate`]), combined with [`Requirement::and`] and
+/// [`Requirement::or`]. Turn it into a layer with [`RequireScope`] or [`RequireGroup`], or
+/// [`Requirement::layer`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Requirement {
     /// Every one of these scopes.
@@ -33,6 +36,51 @@ pub enum Requirement {
     And(Box<Requirement>, Box<Requirement>),
     /// Either requirement.
     Or(Box<Requirement>, Box<Requirement>),
+    /// A predicate of your own over the claims.
+    Predicate(Predicate),
+}
+
+type Test = dyn Fn(&http::Extensions, &Arc<Registered>) -> Option<bool> + Send + Sync;
+
+/// A route's own test of the claims, and the description its refusal carries; see
+/// [`Requirement::predicate`].
+#[derive(Clone)]
+pub struct Predicate {
+    description: &'static str,
+    test: Arc<Test>,
+}
+
+impl Predicate {
+    /// The description a refusal carries.
+    pub fn description(&self) -> &'static str {
+        self.description
+    }
+}
+
+impl fmt::Debug for Predicate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Predicate")
+            .field("description", &self.description)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Two predicates are equal when they are the same one (clones of each other).
+impl PartialEq for Predicate {
+    fn eq(&self, other: &Self) -> bool {
+        self.description == other.description && Arc::ptr_eq(&self.test, &other.test)
+    }
+}
+
+impl Eq for Predicate {}
+
+/// What a requirement says of one request's claims.
+enum Verdict {
+    Met,
+    /// Unmet; the description of the predicate that refused, if one did.
+    Unmet(Option<&'static str>),
+    /// A predicate over `Claims<T>` found no `Claims<T>`: the layer reads another type.
+    NoTypedClaims,
 }
 
 fn strings<I, S>(names: I) -> Vec<String>
@@ -56,6 +104,44 @@ impl Requirement {
         Self::Or(Box::new(self), Box::new(other.into()))
     }
 
+    /// A requirement of your own: `test` over the token's claims; when it returns `false` the
+    /// request gets 403 `insufficient_scope` (gRPC: status 7, PERMISSION_DENIED) whose
+    /// description is `description` — a fixed string, so that nothing from the token is ever
+    /// echoed. It runs on every request, cache hits included.
+    ///
+    /// With `Claims<()>` the test sees the registered claims, scopes and groups, whatever
+    /// claims type the layer reads. With `Claims<T>`, `T` must be the type the layer reads
+    /// ([`JwtAuthLayer::claims`](crate::JwtAuthLayer::claims)); otherwise the request gets a
+    /// 500 naming the misconfiguration.
+    ///
+    /// ```
+    /// use axum::{Router, routing::get};
+    /// use tokengate::{Claims, Requirement};
+    ///
+    /// let staff_only = Requirement::predicate("staff accounts only", |claims: &Claims| {
+    ///     claims.username().is_some_and(|u| u.ends_with("@staff.example"))
+    /// });
+    /// let app: Router = Router::new()
+    ///     .route("/reports", get(|| async { "reports" }))
+    ///     .route_layer(staff_only.layer());
+    /// ```
+    pub fn predicate<T, F>(description: &'static str, test: F) -> Self
+    where
+        T: Send + Sync + 'static,
+        F: Fn(&Claims<T>) -> bool + Send + Sync + 'static,
+    {
+        let test: Arc<Test> = Arc::new(move |extensions, registered| {
+            if TypeId::of::<T>() == TypeId::of::<()>() {
+                // `T` is `()`: the registered claims are all there is to read, whatever the
+                // layer's claims type.
+                let claims = Claims::from_registered(Arc::clone(registered));
+                return (&claims as &dyn Any).downcast_ref::<Claims<T>>().map(&test);
+            }
+            extensions.get::<Claims<T>>().map(&test)
+        });
+        Self::Predicate(Predicate { description, test })
+    }
+
     /// A layer enforcing this requirement.
     pub fn layer(self) -> RequireLayer {
         RequireLayer {
@@ -63,7 +149,8 @@ impl Requirement {
         }
     }
 
-    /// Whether a token with these scopes and groups meets the requirement.
+    /// Whether a token with these scopes and groups meets the requirement. A predicate needs
+    /// the whole request and is counted as unmet here.
     pub fn is_met(&self, scopes: &NameSet, groups: &NameSet) -> bool {
         let all = |set: &NameSet, names: &[String]| names.iter().all(|n| set.contains(n));
         let any = |set: &NameSet, names: &[String]| names.iter().any(|n| set.contains(n));
@@ -74,6 +161,37 @@ impl Requirement {
             Self::AnyGroup(names) => any(groups, names),
             Self::And(a, b) => a.is_met(scopes, groups) && b.is_met(scopes, groups),
             Self::Or(a, b) => a.is_met(scopes, groups) || b.is_met(scopes, groups),
+            Self::Predicate(_) => false,
+        }
+    }
+
+    fn verdict(&self, extensions: &http::Extensions, claims: &Arc<Registered>) -> Verdict {
+        let of = |met: bool| {
+            if met {
+                Verdict::Met
+            } else {
+                Verdict::Unmet(None)
+            }
+        };
+        match self {
+            Self::Predicate(p) => match (p.test)(extensions, claims) {
+                Some(true) => Verdict::Met,
+                Some(false) => Verdict::Unmet(Some(p.description)),
+                None => Verdict::NoTypedClaims,
+            },
+            Self::And(a, b) => match a.verdict(extensions, claims) {
+                Verdict::Met => b.verdict(extensions, claims),
+                other => other,
+            },
+            Self::Or(a, b) => match a.verdict(extensions, claims) {
+                Verdict::Met => Verdict::Met,
+                Verdict::NoTypedClaims => Verdict::NoTypedClaims,
+                Verdict::Unmet(first) => match b.verdict(extensions, claims) {
+                    Verdict::Unmet(second) => Verdict::Unmet(first.or(second)),
+                    other => other,
+                },
+            },
+            leaf => of(leaf.is_met(&claims.scopes, &claims.groups)),
         }
     }
 
@@ -94,7 +212,7 @@ impl Requirement {
                     }
                 }
             }
-            Self::AllGroups(_) | Self::AnyGroup(_) => {}
+            Self::AllGroups(_) | Self::AnyGroup(_) | Self::Predicate(_) => {}
             Self::And(a, b) | Self::Or(a, b) => {
                 a.collect_scopes(out);
                 b.collect_scopes(out);
@@ -225,18 +343,41 @@ pub(crate) fn refusal<B>(
         return Some(response.map(ResponseBody::rejection));
     };
     match &context.granted {
-        Some(claims) if requirement.is_met(&claims.scopes, &claims.groups) => None,
-        Some(_) => {
-            let err = AuthError::new(AuthErrorKind::InsufficientScope);
-            let scope = requirement.scopes();
-            Some(context.responder.respond(&err, scope.as_deref(), grpc))
-        }
+        Some(claims) => match requirement.verdict(extensions, claims) {
+            Verdict::Met => None,
+            Verdict::Unmet(description) => {
+                let mut err = AuthError::new(AuthErrorKind::InsufficientScope);
+                if let Some(description) = description {
+                    err = err.with_description(description);
+                }
+                let scope = requirement.scopes();
+                Some(context.responder.respond(&err, scope.as_deref(), grpc))
+            }
+            Verdict::NoTypedClaims => Some(wrong_claims_type(grpc).map(ResponseBody::rejection)),
+        },
         // Optional authentication let an anonymous request through: it needs a token here.
         None => {
             let err = AuthError::new(AuthErrorKind::MissingToken);
             Some(context.responder.respond(&err, None, grpc))
         }
     }
+}
+
+/// The answer when a predicate reads a claims type the layer does not put in requests: a
+/// server misconfiguration, not the client's fault.
+fn wrong_claims_type(grpc: bool) -> Response<bytes::Bytes> {
+    tracing::error!(target: "tokengate", "a route predicate reads Claims<T> for a T the JwtAuthLayer does not read");
+    let message = "route predicate misconfigured: it reads a claims type the JwtAuthLayer does not";
+    if grpc {
+        return grpc_response(13, message);
+    }
+    let mut response = Response::new(bytes::Bytes::from_static(message.as_bytes()));
+    *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Require<S>

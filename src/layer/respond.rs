@@ -94,7 +94,7 @@ pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
 pub(crate) const fn grpc_code(kind: AuthErrorKind) -> u16 {
     match kind {
         AuthErrorKind::InsufficientScope => 7,
-        AuthErrorKind::KeysUnavailable => 14,
+        AuthErrorKind::KeysUnavailable | AuthErrorKind::IntrospectionUnavailable => 14,
         _ => 16,
     }
 }
@@ -190,7 +190,7 @@ impl Responder {
             ErrorBody::Empty => (None, Bytes::new()),
             ErrorBody::Json => {
                 let code = err.code().map_or(
-                    if err.kind() == AuthErrorKind::KeysUnavailable {
+                    if err.status() == 503 {
                         "temporarily_unavailable"
                     } else {
                         "unauthorized"
@@ -218,7 +218,7 @@ impl Responder {
         if let Some(content_type) = content_type {
             headers.insert(CONTENT_TYPE, content_type);
         }
-        if err.kind() == AuthErrorKind::KeysUnavailable {
+        if err.status() == 503 {
             let seconds = err.retry_after().unwrap_or(1);
             headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
         } else if let Ok(value) = HeaderValue::from_str(&self.challenge(err, scope)) {

@@ -5,8 +5,8 @@ mod policy;
 mod profile;
 
 pub(crate) use compact::{Compact, Header, MAX_SIGNATURE_LEN};
-pub(crate) use policy::Policy;
-pub use profile::Profile;
+pub(crate) use policy::{Check, Policy, PolicyParts, RequiredClaim, TENANT_PLACEHOLDER};
+pub use profile::{Profile, ScopeClaim};
 
 /// Whether a JSON document starts as an object (`{` after optional whitespace).
 ///

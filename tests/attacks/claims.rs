@@ -422,7 +422,8 @@ async fn cognito_scope_as_an_array() {
 #[tokio::test]
 async fn cognito_groups_of_the_wrong_type_or_smuggled_as_groups() {
     for groups in [
-        json!("admins"),
+        json!(5),
+        json!(true),
         json!([["admins"]]),
         json!([1]),
         json!({"admins": 1}),
@@ -433,14 +434,24 @@ async fn cognito_groups_of_the_wrong_type_or_smuggled_as_groups() {
         )
         .await;
     }
-    // A plain `groups` claim is not read for Cognito tokens.
-    let claims = with(
-        without(access_claims(), "cognito:groups"),
-        "groups",
+    // A plain `groups` claim is not read for Cognito tokens, whatever its type.
+    for groups in [
         json!(["admins"]),
-    );
+        json!("admins"),
+        json!({"admins": 1}),
+        json!(7),
+    ] {
+        let claims = with(without(access_claims(), "cognito:groups"), "groups", groups);
+        let claims = accepted(access().authorize::<()>(&token(&claims)).await);
+        assert!(claims.groups().is_empty());
+    }
+    // A string is a space-separated list of groups, as a `scope` claim is of scopes.
+    let claims = with(access_claims(), "cognito:groups", json!("admins readers"));
     let claims = accepted(access().authorize::<()>(&token(&claims)).await);
-    assert!(claims.groups().is_empty());
+    assert_eq!(
+        claims.groups().iter().collect::<Vec<_>>(),
+        ["admins", "readers"]
+    );
 }
 
 // ---- several issuers ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@ mod jwks_server;
 mod support;
 
 mod bodies;
+mod checks;
 mod extractors;
 mod grpc;
 mod metadata;

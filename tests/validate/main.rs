@@ -4,9 +4,12 @@
 //! Every time check runs against a `ManualClock` reading [`T0`]; token times are set relative
 //! to it, so no test depends on the wall clock.
 
+#[path = "../support/jwks_server.rs"]
+mod jwks_server;
 #[path = "../support/mod.rs"]
 mod support;
 
+mod checks;
 mod claims;
 mod clock;
 mod errors;
@@ -15,6 +18,7 @@ mod keys;
 mod profiles;
 mod tampering;
 mod typed;
+mod vendors;
 
 use std::sync::OnceLock;
 

@@ -149,7 +149,7 @@ async fn cognito_access_reads_only_cognito_groups() {
 #[tokio::test]
 async fn cognito_access_rejects_malformed_groups_and_scope() {
     for (name, value) in [
-        ("cognito:groups", json!("admins")),
+        ("cognito:groups", json!(1)),
         ("cognito:groups", json!(["admins", 1])),
         ("scope", json!(["api/read"])),
         ("scope", json!("api/read \"quoted\"")),
