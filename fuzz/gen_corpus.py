@@ -371,6 +371,36 @@ def claims_seeds():
     out["array_form"] = b'["https://issuer.example",null,null,1700003600]'
     out["scope_string_only"] = b"api/read  api/write api/read"
     out["null_members"] = b'{"iss":"https://issuer.example","aud":null,"exp":1700003600,"scp":null,"groups":null}'
+    # Profiles and claim paths: what the Keycloak-shaped `configured` authorizer of the target
+    # reads (azp `web`, acr 1 or 2, realm, client and namespaced roles, permissions).
+    kc = dict(base, sub="u1", azp="web", acr="1")
+    more = {
+        "unread_groups_string_under_cognito": dict(
+            base, token_use="access", client_id=CLIENT_ID, groups="admins", **{"cognito:groups": ["a"]}
+        ),
+        "keycloak_nested_roles": dict(
+            kc, typ="Bearer", scope="openid profile", preferred_username="alice",
+            realm_access={"roles": ["staff"]},
+            resource_access={"api": {"roles": ["writer"]}, "other": {"roles": 5}},
+        ),
+        "keycloak_id_token_typ": dict(kc, typ="ID"),
+        "auth0_permissions_and_url_roles": dict(
+            kc, acr=2, permissions=["read:orders"], scope="openid",
+            **{"https://example.com/roles": "admin staff"},
+        ),
+        "generic_nonce_marker": dict(base, nonce="n-0S6_WzA2Mj"),
+        "generic_token_use_id": dict(base, token_use="id"),
+        "required_claim_array": dict(kc, acr=["0", "1"]),
+        "required_claim_object": dict(kc, acr={"v": "1"}),
+        "wrong_azp": dict(kc, azp="cli"),
+    }
+    out.update({name: compact_json(value).encode() for name, value in more.items()})
+    # Found by fuzzing: invalid UTF-8 inside a claim nobody reads (refused by the authorizer,
+    # RFC 7519 §7.2, but once read as valid by the target's oracle).
+    out["regression-invalid-utf8-in-unread-claim"] = b'{"iss":"https://issuer.example","exp":1700003600,"aud":"https://api.example","note":"\xff\xfe"}'
+    out["keycloak_duplicate_nested_roles"] = b'{"iss":"https://issuer.example","exp":1700003600,"iat":1699999990,"azp":"web","acr":"2","realm_access":{"roles":[],"roles":["admin"]}}'
+    out["huge_number_in_unread_member"] = b'{"iss":"https://issuer.example","exp":1700003600,"aud":"https://api.example","big":1e400}'
+    out["huge_number_in_read_path"] = b'{"iss":"https://issuer.example","exp":1700003600,"iat":1699999990,"azp":"web","acr":"1","realm_access":{"x":1e400,"roles":["r"]}}'
     return out
 
 
