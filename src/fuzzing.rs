@@ -993,7 +993,6 @@ pub use mock_token::mock_token;
 mod mock_token {
     //! (6) The mock's token endpoint, in process through its router.
 
-    use std::collections::HashMap;
     use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
     use axum::Router;
@@ -1008,6 +1007,7 @@ mod mock_token {
     use tower_service::Service as _;
 
     use crate::mock::MockIssuer;
+    use crate::mock::store::{BoundedMap, Weigh};
     use crate::{Authorizer, KeySet, Profile, TokenUse};
 
     /// The PKCE verifier of the `fuzz-code-spa` code.
@@ -1093,13 +1093,19 @@ mod mock_token {
         serde_json::from_slice(&body).expect("JSON")
     }
 
-    fn rename<V>(map: &mut HashMap<String, V>, from: &str, to: &str) -> Option<V>
-    where
-        V: Clone,
-    {
-        let value = map.remove(from)?;
-        map.insert(to.to_owned(), value.clone());
-        Some(value)
+    /// Moves an entry to a fixed name, valid (and kept) until `far`.
+    fn plant<V: Weigh>(
+        map: &mut BoundedMap<V>,
+        from: &str,
+        to: &str,
+        far: u64,
+        now: u64,
+        valid_until: impl FnOnce(&mut V, u64),
+    ) -> Option<()> {
+        let mut value = map.remove(from)?;
+        valid_until(&mut value, far);
+        map.insert(to.to_owned(), value, far, now);
+        Some(())
     }
 
     fn harness() -> &'static Harness {
@@ -1204,24 +1210,32 @@ mod mock_token {
         .await;
 
         let restore: Box<dyn Fn() + Send + Sync> = {
-            let far = shared.now() + TEN_YEARS;
+            let now = shared.now();
+            let far = now + TEN_YEARS;
             let mut state = shared.state();
             for (from, to) in [(&code_web, "fuzz-code-web"), (&code_spa, "fuzz-code-spa")] {
-                rename(&mut state.codes, from, to).expect("planted code");
-                state.codes.get_mut(to).expect("code").expires_at = far;
+                plant(&mut state.codes, from, to, far, now, |c, far| {
+                    c.expires_at = far;
+                })
+                .expect("planted code");
             }
-            rename(&mut state.refresh, &refresh, "fuzz-refresh-web").expect("planted refresh");
-            state
-                .refresh
-                .get_mut("fuzz-refresh-web")
-                .expect("refresh")
-                .expires_at = far;
+            plant(
+                &mut state.refresh,
+                &refresh,
+                "fuzz-refresh-web",
+                far,
+                now,
+                |r, far| r.expires_at = far,
+            )
+            .expect("planted refresh");
             for ((device_code, _), to) in devices
                 .iter()
                 .zip(["fuzz-device-approved", "fuzz-device-pending"])
             {
-                rename(&mut state.devices, device_code, to).expect("planted device code");
-                state.devices.get_mut(to).expect("device").expires_at = far;
+                plant(&mut state.devices, device_code, to, far, now, |d, far| {
+                    d.expires_at = far;
+                })
+                .expect("planted device code");
             }
             let codes = state.codes.clone();
             let refresh = state.refresh.clone();
@@ -1237,8 +1251,7 @@ mod mock_token {
                 state.devices.clone_from(&devices);
                 state.revoked_families.clone_from(&families);
                 state.revoked_origins.clone_from(&origins);
-                state.requests.clear();
-                state.counts.clear();
+                state.log.clear();
             })
         };
         let issuer_name = issuer.issuer().to_owned();

@@ -36,7 +36,6 @@ const BACKEND: &str = "demo-backend";
 const BACKEND_SECRET: &str = "demo-backend-secret";
 const DEVICE: &str = "demo-device";
 const FORM: &str = "application/x-www-form-urlencoded";
-const SESSION: &str = "tokengate_mock_session";
 /// The mock's body limit.
 const LIMIT: usize = 64 * 1024;
 
@@ -251,7 +250,7 @@ async fn sign_in(issuer: &MockIssuer) -> String {
     let set = reply.set_cookies();
     let pair = set
         .iter()
-        .find(|c| c.starts_with(SESSION))
+        .find(|c| c.starts_with(&format!("{}=", issuer.session_cookie_name())))
         .expect("a session cookie");
     pair.split(';').next().expect("name=value").to_owned()
 }
@@ -1313,7 +1312,7 @@ async fn login_without_a_valid_csrf_token_changes_nothing() {
 #[tokio::test]
 async fn session_fixation_with_an_attacker_chosen_cookie() {
     let issuer = demo().await;
-    let planted = format!("{SESSION}=attacker-chosen-id");
+    let planted = format!("{}=attacker-chosen-id", issuer.session_cookie_name());
     let page = get_with_cookie(&issuer.login_url(), &planted).await;
     let csrf = input(&page.body, "csrf").expect("csrf");
     let reply = send(
@@ -1729,7 +1728,12 @@ async fn admin_paths_and_methods_that_do_not_exist() {
             "{path}: {reply:?}"
         );
     }
-    let reply = send(http().delete(format!("{base}/_admin/config"))).await;
+    let reply = send(
+        http()
+            .delete(format!("{base}/_admin/config"))
+            .header(CONTENT_TYPE, "application/json"),
+    )
+    .await;
     assert_oauth_error(&reply, 405, "method_not_allowed");
     let reply = post(
         &format!("{base}/_admin/jwks-fault"),

@@ -2,11 +2,12 @@
 //! binary run as the program it is.
 #![cfg(feature = "mock")]
 
-use std::io::{BufRead as _, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+#[path = "support/mock_binary.rs"]
+mod mock_binary;
+
+use mock_binary::{TempFile, run_to_end, start_binary};
+
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -37,11 +38,13 @@ fn http() -> reqwest::Client {
 /// Sends `method url` with an optional raw body; returns the status and the JSON body
 /// (`Null` when empty or not JSON).
 async fn call(method: reqwest::Method, url: &str, body: Option<&str>) -> (StatusCode, Value) {
-    let mut request = http().request(method, url);
+    let mut request = http().request(method.clone(), url);
+    // The admin API takes only JSON for anything but GET, bodies or not.
+    if method != reqwest::Method::GET {
+        request = request.header(CONTENT_TYPE, "application/json");
+    }
     if let Some(body) = body {
-        request = request
-            .header(CONTENT_TYPE, "application/json")
-            .body(body.to_owned());
+        request = request.body(body.to_owned());
     }
     let response = request.send().await.expect("the request is answered");
     let status = response.status();
@@ -883,7 +886,8 @@ async fn jwks_faults_are_served_and_cleared() {
         .expect_err("the JWKS endpoint never answers");
     assert!(hung.is_timeout(), "{hung}");
 
-    // The content type is not checked (as `curl -d` sends a form's).
+    // Only JSON is taken: a form's content type (what `curl -d` sends, and what any web
+    // page may send) is refused and changes nothing.
     let response = http()
         .post(format!("{base}/_admin/jwks-fault"))
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -891,7 +895,13 @@ async fn jwks_faults_are_served_and_cleared() {
         .send()
         .await
         .expect("answered");
-    assert_eq!(response.status(), 200);
+    assert_eq!(response.status(), 415);
+    assert_eq!(
+        get(base, "/_admin/jwks-fault").await.1,
+        json!({"fault": "hang"})
+    );
+    let (status, _) = post(base, "/_admin/jwks-fault", &json!({"fault": "none"})).await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(
         get(base, "/_admin/jwks-fault").await.1,
         json!({"fault": "none"})
@@ -1113,113 +1123,6 @@ async fn an_expired_device_code_cannot_be_approved() {
 
 // ---------------------------------------------------------------------------------------------
 // The standalone binary
-
-/// The running binary; killed (by its own pid) and reaped when dropped.
-struct Server {
-    child: Child,
-    base: String,
-    output: Vec<String>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn command(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tokengate-mock"));
-    command
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command
-}
-
-/// Starts the binary and reads its output up to `listening on http://ADDR`.
-fn start_binary(args: &[&str]) -> Server {
-    let mut child = command(args).spawn().expect("the binary starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (lines, received) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut server = Server {
-        child,
-        base: String::new(),
-        output: Vec::new(),
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = received
-            .recv_timeout(left)
-            .unwrap_or_else(|e| panic!("no `listening on` line ({e}): {:?}", server.output));
-        if let Some(url) = line.strip_prefix("listening on ") {
-            server.base = url.to_owned();
-            server.output.push(line);
-            return server;
-        }
-        server.output.push(line);
-    }
-}
-
-/// Runs the binary to its end (it must stop by itself) and returns its status and stderr.
-fn run_to_end(args: &[&str]) -> (ExitStatus, String) {
-    let mut child = command(args).spawn().expect("the binary starts");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("waitable") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the binary did not exit");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stderr = String::new();
-    if let Some(mut pipe) = child.stderr.take() {
-        let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
-    }
-    (status, stderr)
-}
-
-/// A file in the temp directory, removed when dropped.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(name: &str, contents: &str) -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("after 1970")
-            .subsec_nanos();
-        let path = std::env::temp_dir().join(format!(
-            "tokengate-mock-{}-{nanos}-{name}",
-            std::process::id()
-        ));
-        std::fs::write(&path, contents).expect("a temp file");
-        Self(path)
-    }
-
-    fn path(&self) -> &str {
-        self.0.to_str().expect("a UTF-8 temp path")
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
 
 #[tokio::test]
 async fn the_binary_serves_the_demo_with_an_advertised_issuer() {

@@ -2,11 +2,13 @@
 //! process, for tests written in any language. Never a production authorization server.
 //!
 //! ```text
-//! tokengate-mock [--config FILE] [--addr ADDR] [--issuer URL]
+//! tokengate-mock [--config FILE] [--addr ADDR] [--issuer URL] [--admin-token TOKEN]
+//!                [--allow-non-loopback]
 //! ```
 //!
 //! Without `--config` it serves the demo configuration. It prints its URLs and what it is
-//! configured with, then `listening on http://ADDR` once bound, and serves until killed.
+//! configured with, then `listening on http://ADDR` once bound, and serves until killed. It
+//! refuses an address beyond loopback unless `--allow-non-loopback` says so, and then warns.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -17,7 +19,8 @@ use tokengate::mock::{Grant, MockConfig, MockIssuer};
 const DEFAULT_ADDR: &str = "127.0.0.1:9000";
 
 const USAGE: &str = "\
-usage: tokengate-mock [--config FILE] [--addr ADDR] [--issuer URL]
+usage: tokengate-mock [--config FILE] [--addr ADDR] [--issuer URL] [--admin-token TOKEN]
+                      [--allow-non-loopback]
 
 A test-mode OAuth 2.0 authorization server shaped like an Amazon Cognito user pool.
 For tests only: never use it as a real authorization server.
@@ -27,6 +30,12 @@ options:
   --addr ADDR     the address to listen on (default: 127.0.0.1:9000; port 0 picks a free one)
   --issuer URL    the advertised issuer (`iss`), overriding the file's `issuer`
                   (default: http://ADDR)
+  --admin-token TOKEN
+                  require `Authorization: Bearer TOKEN` on every admin API request
+  --allow-non-loopback
+                  let --addr be beyond loopback (0.0.0.0, a LAN address): anyone who
+                  reaches the mock can then use its users and, without --admin-token,
+                  read its secrets and mint tokens
   -h, --help      print this help";
 
 /// What the command line asks for.
@@ -35,6 +44,8 @@ struct Args {
     config: Option<String>,
     addr: Option<String>,
     issuer: Option<String>,
+    admin_token: Option<String>,
+    allow_non_loopback: bool,
     help: bool,
 }
 
@@ -51,9 +62,19 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
                 parsed.help = true;
                 continue;
             }
+            "--allow-non-loopback" => {
+                if inline.is_some() {
+                    return Err("`--allow-non-loopback` takes no value".into());
+                }
+                if std::mem::replace(&mut parsed.allow_non_loopback, true) {
+                    return Err("`--allow-non-loopback` is given twice".into());
+                }
+                continue;
+            }
             "--config" => &mut parsed.config,
             "--addr" => &mut parsed.addr,
             "--issuer" => &mut parsed.issuer,
+            "--admin-token" => &mut parsed.admin_token,
             _ => return Err(format!("unknown argument `{arg}`")),
         };
         let value = match inline {
@@ -137,15 +158,16 @@ fn describe(config: &MockConfig, demo: bool) {
     }
 }
 
-async fn serve(
-    config: MockConfig,
-    demo: bool,
-    addr: SocketAddr,
-    issuer: Option<String>,
-) -> ExitCode {
+async fn serve(config: MockConfig, demo: bool, addr: SocketAddr, args: Args) -> ExitCode {
     let mut builder = MockIssuer::builder().config(config.clone()).addr(addr);
-    if let Some(issuer) = issuer {
+    if let Some(issuer) = args.issuer {
         builder = builder.issuer_url(issuer);
+    }
+    if let Some(token) = &args.admin_token {
+        builder = builder.admin_token(token.clone());
+    }
+    if args.allow_non_loopback {
+        builder = builder.allow_non_loopback();
     }
     let mock = match builder.start().await {
         Ok(mock) => mock,
@@ -161,8 +183,25 @@ async fn serve(
     println!("JWKS:       {}", mock.jwks_uri());
     println!("token:      {}", mock.token_endpoint());
     println!("authorize:  {}", mock.authorize_endpoint());
-    println!("admin API:  {}/_admin", mock.url());
+    let guarded = if args.admin_token.is_some() {
+        "  (Authorization: Bearer <admin token>)"
+    } else {
+        ""
+    };
+    println!("admin API:  {}/_admin{guarded}", mock.url());
     describe(&config, demo);
+    if !addr.ip().is_loopback() {
+        eprintln!(
+            "tokengate-mock: warning: listening on {}, beyond loopback: anyone who can reach \
+             this address can sign in as the configured users{}",
+            mock.local_addr(),
+            if args.admin_token.is_some() {
+                "; the admin API needs the admin token"
+            } else {
+                ", read every secret and mint tokens through the admin API (no --admin-token)"
+            }
+        );
+    }
     println!("listening on http://{}", mock.local_addr());
     // Serves until the process is stopped (Ctrl-C, SIGTERM); `mock` must live until then.
     let never: Infallible = std::future::pending().await;
@@ -210,5 +249,21 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(serve(config, demo, addr, args.issuer))
+    if !addr.ip().is_loopback() && !args.allow_non_loopback {
+        eprintln!(
+            "tokengate-mock: refusing to listen on {addr}, beyond loopback: anyone who can \
+             reach it could read every secret and mint tokens. Pass --allow-non-loopback (and \
+             preferably --admin-token) if that is what you want.\n\n{USAGE}"
+        );
+        return ExitCode::from(2);
+    }
+    if args
+        .admin_token
+        .as_deref()
+        .is_some_and(|t| t.trim().is_empty())
+    {
+        eprintln!("tokengate-mock: --admin-token must not be empty\n\n{USAGE}");
+        return ExitCode::from(2);
+    }
+    runtime.block_on(serve(config, demo, addr, args))
 }

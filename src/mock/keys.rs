@@ -27,7 +27,8 @@ impl fmt::Debug for SigningKey {
     }
 }
 
-fn random_id(bytes: usize) -> String {
+/// `bytes` random bytes, base64url: ids, key ids, cookie-name suffixes.
+pub(crate) fn random_id(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     let _ = aws_lc_rs::rand::fill(&mut buf);
     URL_SAFE_NO_PAD.encode(buf)

@@ -90,6 +90,7 @@ impl State {
         let refresh_token = match (&issue.user, issue.refresh) {
             (Some(user), true) => {
                 let token = new_id() + &new_id();
+                let expires_at = expiry(now, lifetimes.refresh_token);
                 self.refresh.insert(
                     token.clone(),
                     RefreshRecord {
@@ -99,9 +100,11 @@ impl State {
                         auth_time: issue.auth_time,
                         origin_jti: claims.origin_jti.clone(),
                         family: issue.family.clone().unwrap_or_else(new_id),
-                        expires_at: expiry(now, lifetimes.refresh_token),
+                        expires_at,
                         rotated_at: None,
                     },
+                    expires_at,
+                    now,
                 );
                 Some(token)
             }

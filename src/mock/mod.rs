@@ -25,6 +25,7 @@
 // The module map is drawn in ARCHITECTURE.md: state and keys, the one claim builder, the
 // helpers every endpoint shares (pages, JSON answers, redirects), one file per endpoint and
 // per grant, and the test API with the admin API over it.
+mod admin_guard;
 mod claims;
 mod client_auth;
 mod config;
@@ -41,7 +42,7 @@ mod redirect;
 mod router;
 mod scopes;
 mod session;
-mod store;
+pub(crate) mod store;
 mod test_api;
 mod user_code;
 mod verify;
@@ -58,7 +59,7 @@ use crate::error::{Error, ErrorKind};
 pub use config::{Client, Grant, Lifetimes, MockConfig, ResourceServer, TrustedIssuer, User};
 pub use forgery::Forgery;
 pub use keys::KeyUse;
-pub use store::{JwksFault, RecordedRequest};
+pub use store::{JwksFault, RecordedRequest, StoreSize};
 pub use test_api::TokenBuilder;
 
 /// What every handler shares.
@@ -66,6 +67,10 @@ pub(crate) struct Shared {
     pub(crate) issuer: String,
     pub(crate) base: String,
     pub(crate) clock: Arc<dyn Clock>,
+    /// This instance's session cookie name.
+    pub(crate) cookie_name: String,
+    /// Who may use the admin API.
+    pub(crate) admin: admin_guard::AdminGuard,
     pub(crate) state: Mutex<store::State>,
 }
 
@@ -79,6 +84,23 @@ impl fmt::Debug for Shared {
 }
 
 impl Shared {
+    /// The state of an issuer at `base` with no socket (unit tests of the grants).
+    #[cfg(test)]
+    pub(crate) fn for_tests(config: MockConfig) -> Self {
+        let base = "http://127.0.0.1:9".to_owned();
+        Self {
+            issuer: base.clone(),
+            admin: admin_guard::AdminGuard::new(&base, &base, 9, None),
+            base,
+            clock: Arc::new(SystemClock),
+            cookie_name: session::new_cookie_name(),
+            state: Mutex::new(store::State::new(
+                config,
+                keys::KeyRing::generate().expect("keys"),
+            )),
+        }
+    }
+
     pub(crate) fn state(&self) -> MutexGuard<'_, store::State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -98,6 +120,8 @@ impl Shared {
 pub struct MockIssuerBuilder {
     config: MockConfig,
     addr: SocketAddr,
+    allow_non_loopback: bool,
+    admin_token: Option<String>,
     clock: Arc<dyn Clock>,
 }
 
@@ -106,6 +130,11 @@ impl fmt::Debug for MockIssuerBuilder {
         f.debug_struct("MockIssuerBuilder")
             .field("config", &self.config)
             .field("addr", &self.addr)
+            .field("allow_non_loopback", &self.allow_non_loopback)
+            .field(
+                "admin_token",
+                &self.admin_token.as_ref().map(|_| "<redacted>"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -155,9 +184,28 @@ impl MockIssuerBuilder {
         self
     }
 
-    /// The address to listen on. Defaults to `127.0.0.1:0` (a free port).
+    /// The address to listen on. Defaults to `127.0.0.1:0` (a free port). A non-loopback
+    /// address also needs [`allow_non_loopback`](Self::allow_non_loopback).
     pub fn addr(mut self, addr: SocketAddr) -> Self {
         self.addr = addr;
+        self
+    }
+
+    /// Lets [`addr`](Self::addr) be an address beyond loopback (`0.0.0.0`, a LAN address),
+    /// giving up the one barrier between the mock and the network: whoever reaches it can
+    /// read every secret and mint tokens, unless an [`admin_token`](Self::admin_token) guards
+    /// the admin API — and the OAuth endpoints still serve the configured users to anyone.
+    /// A warning is logged (`tracing`) when the mock starts that way.
+    pub fn allow_non_loopback(mut self) -> Self {
+        self.allow_non_loopback = true;
+        self
+    }
+
+    /// Requires `Authorization: Bearer <token>` on every admin API request (compared in
+    /// constant time). Without one, the admin API trusts whoever passes its `Host`, `Origin`
+    /// and content-type checks.
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.admin_token = Some(token.into());
         self
     }
 
@@ -172,12 +220,35 @@ impl MockIssuerBuilder {
     /// # Errors
     ///
     /// When the configuration is invalid (an empty client id, user name, resource server
-    /// identifier, issuer or JWKS URL), the address cannot be bound or keys cannot be
-    /// generated.
+    /// identifier, issuer or JWKS URL, or an empty admin token), the address is not loopback
+    /// and [`allow_non_loopback`](Self::allow_non_loopback) was not called, the address
+    /// cannot be bound or keys cannot be generated.
     pub async fn start(self) -> Result<MockIssuer, Error> {
-        self.config
-            .check()
-            .map_err(|e| Error::new(ErrorKind::Config(e)))?;
+        let config_error = |message: String| Error::new(ErrorKind::Config(message));
+        self.config.check().map_err(config_error)?;
+        if self
+            .admin_token
+            .as_deref()
+            .is_some_and(|t| t.trim().is_empty())
+        {
+            return Err(config_error("the admin token must not be empty".into()));
+        }
+        if !self.addr.ip().is_loopback() {
+            if !self.allow_non_loopback {
+                return Err(config_error(format!(
+                    "refusing to listen on {}, beyond loopback: anyone who reaches the mock can \
+                     read its secrets and mint tokens; allow it explicitly \
+                     (allow_non_loopback, --allow-non-loopback) if that is what you want",
+                    self.addr
+                )));
+            }
+            tracing::warn!(
+                addr = %self.addr,
+                admin_token = self.admin_token.is_some(),
+                "the mock issuer listens beyond loopback: anyone who reaches it can use its \
+                 users, and without an admin token its admin API"
+            );
+        }
         let listener = tokio::net::TcpListener::bind(self.addr)
             .await
             .map_err(|e| {
@@ -189,10 +260,14 @@ impl MockIssuerBuilder {
         let base = format!("http://{local}");
         let issuer = self.config.issuer.clone().unwrap_or_else(|| base.clone());
         let keys = keys::KeyRing::generate()?;
+        let admin =
+            admin_guard::AdminGuard::new(&base, &issuer, local.port(), self.admin_token.as_deref());
         let shared = Arc::new(Shared {
             issuer,
             base,
             clock: self.clock,
+            cookie_name: session::new_cookie_name(),
+            admin,
             state: Mutex::new(store::State::new(self.config, keys)),
         });
         let app = router::router(Arc::clone(&shared));
@@ -245,6 +320,8 @@ impl MockIssuer {
         MockIssuerBuilder {
             config: MockConfig::default(),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            allow_non_loopback: false,
+            admin_token: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -274,6 +351,12 @@ impl MockIssuer {
     /// The advertised issuer (`iss`).
     pub fn issuer(&self) -> &str {
         &self.shared.issuer
+    }
+
+    /// The name of this instance's session cookie (`tokengate_mock_session_` and a random
+    /// suffix: two mocks on one host never share a session).
+    pub fn session_cookie_name(&self) -> &str {
+        &self.shared.cookie_name
     }
 
     /// `/.well-known/openid-configuration`.

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -14,7 +14,7 @@ use crate::mock::endpoints::{
     token, userinfo,
 };
 use crate::mock::error::OAuthError;
-use crate::mock::{Shared, html};
+use crate::mock::{Shared, admin_guard, html};
 
 /// Bodies beyond this are refused (413) before any handler reads them.
 const MAX_BODY: usize = 64 * 1024;
@@ -41,7 +41,13 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             post(device_authorization::device_authorization),
         )
         .route("/device", get(device::page).post(device::submit))
-        .nest("/_admin", admin::router())
+        .nest(
+            "/_admin",
+            admin::router().layer(middleware::from_fn_with_state(
+                Arc::clone(&shared),
+                admin_guard::guard,
+            )),
+        )
         .layer(middleware::from_fn(too_large_in_kind))
         .layer(middleware::from_fn_with_state(Arc::clone(&shared), record))
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -64,10 +70,18 @@ async fn too_large_in_kind(request: Request, next: Next) -> Response {
     }
 }
 
-/// Counts and logs every request by path.
+/// Logs every request, and counts it by route (the path pattern that answered), so the
+/// counts never hold more keys than there are routes.
 async fn record(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str)
+        // A nested router's fallback answers under a catch-all pattern: no route.
+        .filter(|route| !route.contains('{'));
     shared
         .state()
-        .record(request.method().as_str(), request.uri().path());
+        .log
+        .record(request.method().as_str(), route, request.uri().path());
     next.run(request).await
 }

@@ -1,14 +1,18 @@
 //! The hosted UI's browser session (a cookie) and CSRF tokens for its forms.
+//!
+//! The cookie's name is per instance (`tokengate_mock_session_` and a random suffix): cookies
+//! are scoped by host, not port, so two mocks on `127.0.0.1` in one browser or cookie jar
+//! would otherwise overwrite each other's sessions.
 
 use axum::http::HeaderMap;
 use axum::http::header::COOKIE;
 
 use crate::mock::Shared;
-use crate::mock::keys::new_id;
+use crate::mock::keys::{new_id, random_id};
 use crate::mock::store::Session;
 
-/// The session cookie's name.
-pub(crate) const COOKIE_NAME: &str = "tokengate_mock_session";
+/// The session cookie's name, before the instance's suffix.
+const COOKIE_PREFIX: &str = "tokengate_mock_session_";
 
 /// CSRF tokens live this long (seconds).
 const CSRF_TTL: u64 = 600;
@@ -16,23 +20,35 @@ const CSRF_TTL: u64 = 600;
 /// Sessions live this long (seconds), like Cognito's hosted UI session.
 const SESSION_TTL: u64 = 3600;
 
+/// A fresh cookie name for one instance.
+pub(crate) fn new_cookie_name() -> String {
+    format!("{COOKIE_PREFIX}{}", random_id(6))
+}
+
 impl Shared {
-    /// The signed-in user of the request's session cookie, if any.
-    pub(crate) fn session(&self, headers: &HeaderMap) -> Option<Session> {
-        let id = headers
+    /// The values of this instance's session cookie in a request.
+    fn session_ids<'h>(&'h self, headers: &'h HeaderMap) -> impl Iterator<Item = &'h str> + 'h {
+        headers
             .get_all(COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(';'))
             .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == COOKIE_NAME)
-            .map(|(_, value)| value.to_owned())?;
+            .filter(|(name, _)| *name == self.cookie_name)
+            .map(|(_, value)| value)
+    }
+
+    /// The signed-in user of the request's session cookie, if any.
+    pub(crate) fn session(&self, headers: &HeaderMap) -> Option<Session> {
+        let id = self.session_ids(headers).next()?;
         let now = self.now();
         let state = self.state();
         state
             .sessions
-            .get(&id)
-            .filter(|s| s.auth_time + SESSION_TTL > now && state.user(&s.username).is_some())
+            .get(id)
+            .filter(|s| {
+                s.auth_time.saturating_add(SESSION_TTL) > now && state.user(&s.username).is_some()
+            })
             .cloned()
     }
 
@@ -46,35 +62,36 @@ impl Shared {
                 username: username.to_owned(),
                 auth_time: now,
             },
+            now.saturating_add(SESSION_TTL),
+            now,
         );
-        format!("{COOKIE_NAME}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={SESSION_TTL}")
+        format!(
+            "{}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={SESSION_TTL}",
+            self.cookie_name
+        )
     }
 
     /// Ends the request's session; returns the `Set-Cookie` value that clears the cookie.
     pub(crate) fn end_session(&self, headers: &HeaderMap) -> String {
-        let ids: Vec<String> = headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .filter(|(name, _)| *name == COOKIE_NAME)
-            .map(|(_, value)| value.to_owned())
-            .collect();
+        let ids: Vec<String> = self.session_ids(headers).map(str::to_owned).collect();
         let mut state = self.state();
         for id in ids {
             state.sessions.remove(&id);
         }
-        format!("{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+        format!(
+            "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
+            self.cookie_name
+        )
     }
 
     /// A fresh CSRF token for a form.
     pub(crate) fn csrf_token(&self) -> String {
         let token = new_id();
         let now = self.now();
-        let mut state = self.state();
-        state.csrf.retain(|_, expires| *expires > now);
-        state.csrf.insert(token.clone(), now + CSRF_TTL);
+        let expires = now.saturating_add(CSRF_TTL);
+        self.state()
+            .csrf
+            .insert(token.clone(), expires, expires, now);
         token
     }
 

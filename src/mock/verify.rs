@@ -75,7 +75,7 @@ pub(crate) async fn access_token(
         .await
         .map_err(|e| Invalid::Token(e.to_string()))?;
     let revoked = match claims.custom().get("origin_jti").and_then(Value::as_str) {
-        Some(origin) => shared.state().revoked_origins.contains(origin),
+        Some(origin) => shared.state().revoked_origins.contains_key(origin),
         None => false,
     };
     if revoked {

@@ -61,12 +61,9 @@ async fn code_flow_with_pkce_through_the_hosted_form_and_the_oauth2_crate() {
     let signed_in = browser
         .submit_login(&issuer, &login, "alice", "alice-password")
         .await;
-    assert!(
-        signed_in
-            .set_cookies()
-            .iter()
-            .any(|c| c.starts_with("tokengate_mock_session=") && c.contains("HttpOnly"))
-    );
+    assert!(signed_in.set_cookies().iter().any(|c| {
+        c.starts_with(&format!("{}=", issuer.session_cookie_name())) && c.contains("HttpOnly")
+    }));
     let back = signed_in.redirect();
     assert_eq!(split_url(&back).1, split_url(url.as_str()).1);
 

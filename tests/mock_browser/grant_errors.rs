@@ -17,7 +17,7 @@ async fn signed_in(issuer: &MockIssuer) -> Browser {
         .submit_login(issuer, &login, "alice", "alice-password")
         .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    assert!(browser.has_cookie("tokengate_mock_session"));
+    assert!(browser.has_cookie(issuer.session_cookie_name()));
     browser
 }
 

@@ -2,8 +2,6 @@
 
 use super::*;
 
-const SESSION: &str = "tokengate_mock_session";
-
 fn web_request<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut params = vec![
         ("response_type", "code"),
@@ -137,7 +135,7 @@ async fn a_failed_sign_in_is_401_with_a_fresh_form_and_no_session() {
         assert_eq!(failed.input("state").as_deref(), Some("xyz"));
         assert_eq!(failed.input("client_id").as_deref(), Some("web"));
     }
-    assert!(!browser.has_cookie(SESSION));
+    assert!(!browser.has_cookie(issuer.session_cookie_name()));
     // Still no session: authorize sends the browser to the form again, no code.
     let again = browser.get(&url).await.redirect();
     assert!(again.starts_with(&issuer.login_url()), "{again}");
@@ -193,7 +191,7 @@ async fn a_bare_sign_in_sets_the_session_and_says_so() {
         .await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Signed in as alice"));
-    assert!(browser.has_cookie(SESSION));
+    assert!(browser.has_cookie(issuer.session_cookie_name()));
 }
 
 #[tokio::test]
@@ -217,7 +215,7 @@ async fn next_leads_to_the_device_page_only() {
         signed_in.redirect(),
         format!("{}?user_code=ABCD-EFGH", issuer.device_verification_uri())
     );
-    assert!(browser.has_cookie(SESSION));
+    assert!(browser.has_cookie(issuer.session_cookie_name()));
 
     let plain = browser
         .get(&login_url(&issuer, &[("next", "/device")]))
@@ -262,7 +260,7 @@ async fn logout_to_a_registered_logout_uri_ends_the_session() {
     let browser = Browser::new();
     let url = authorize_url(&issuer, &web_request(&[]));
     browser.sign_in_through(&issuer, &url).await;
-    assert!(browser.has_cookie(SESSION));
+    assert!(browser.has_cookie(issuer.session_cookie_name()));
 
     let out = browser
         .get(&logout_url(
@@ -271,12 +269,10 @@ async fn logout_to_a_registered_logout_uri_ends_the_session() {
         ))
         .await;
     assert_eq!(out.redirect(), SIGNED_OUT);
-    assert!(
-        out.set_cookies()
-            .iter()
-            .any(|c| c.starts_with(&format!("{SESSION}=;")) && c.contains("Max-Age=0"))
-    );
-    assert!(!browser.has_cookie(SESSION));
+    assert!(out.set_cookies().iter().any(|c| {
+        c.starts_with(&format!("{}=;", issuer.session_cookie_name())) && c.contains("Max-Age=0")
+    }));
+    assert!(!browser.has_cookie(issuer.session_cookie_name()));
     let again = browser.get(&url).await.redirect();
     assert!(
         again.starts_with(&issuer.login_url()),
@@ -340,7 +336,7 @@ async fn logout_with_redirect_uri_goes_back_to_the_sign_in_page() {
         query.get("redirect_uri").map(String::as_str),
         Some(CALLBACK)
     );
-    assert!(!browser.has_cookie(SESSION));
+    assert!(!browser.has_cookie(issuer.session_cookie_name()));
     // The page it lands on is a working sign-in form for the same request.
     let login = browser.get(&location).await;
     let ok = browser

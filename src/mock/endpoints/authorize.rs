@@ -187,8 +187,7 @@ fn issue_code(
     let now = shared.now();
     {
         let mut store = shared.state();
-        store.codes.retain(|_, c| c.expires_at > now);
-        let lifetime = store.config.lifetimes.authorization_code;
+        let expires_at = expiry(now, store.config.lifetimes.authorization_code);
         store.codes.insert(
             code.clone(),
             CodeRecord {
@@ -199,8 +198,10 @@ fn issue_code(
                 nonce: request.nonce.clone(),
                 code_challenge: request.code_challenge.clone(),
                 auth_time: session.auth_time,
-                expires_at: expiry(now, lifetime),
+                expires_at,
             },
+            expires_at,
+            now,
         );
     }
     let mut pairs = vec![("code", code.as_str())];

@@ -44,10 +44,6 @@ fn authorize_device(
     }
     let scopes = scopes::resolve(&state, &client, params.get("scope"), false)?;
     let lifetimes = state.config.lifetimes.clone();
-    // Forget codes long expired; recently expired ones stay, so polls hear `expired_token`.
-    state
-        .devices
-        .retain(|_, d| d.expires_at.saturating_add(lifetimes.device_code) > now);
     let user_code = loop {
         let code = user_code::generate();
         if state.device_by_user_code(&code).is_none() {
@@ -67,6 +63,9 @@ fn authorize_device(
             last_poll: None,
             decision: DeviceDecision::Pending,
         },
+        // Kept a lifetime past expiry, so polls hear `expired_token` rather than "unknown".
+        expires_at.saturating_add(lifetimes.device_code),
+        now,
     );
     drop(state);
     let verification_uri = shared.url("/device");

@@ -64,8 +64,8 @@ fn refresh_token(shared: &Shared, client_id: &str, token: &str) -> Option<Value>
         .map_or(0, |c| c.rotation_grace_seconds);
     let active = record.client_id == client_id
         && record.expires_at > now
-        && !state.revoked_families.contains(&record.family)
-        && !state.revoked_origins.contains(&record.origin_jti)
+        && !state.revoked_families.contains_key(&record.family)
+        && !state.revoked_origins.contains_key(&record.origin_jti)
         && record
             .rotated_at
             .is_none_or(|at| now < at.saturating_add(grace))

@@ -37,13 +37,14 @@ pub(crate) async fn revoke(
 
 fn handle(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<(), OAuthError> {
     let params = Params::from_form(headers, body)?;
+    let now = shared.now();
     let mut state = shared.state();
     let client = client_auth::authenticate(&state, headers, &params)?;
     let token = params.require("token")?;
     match state.refresh.get(token) {
         Some(record) if record.client_id == client.id => {
             let family = record.family.clone();
-            state.revoke_family(&family);
+            state.revoke_family(&family, now);
             Ok(())
         }
         Some(_) => Err(OAuthError::unauthorized_client(

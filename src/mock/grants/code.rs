@@ -55,7 +55,6 @@ pub(crate) fn exchange(
     let now = shared.now();
     let mut state = shared.state();
     let record = state.codes.remove(code);
-    state.codes.retain(|_, c| c.expires_at > now);
     let record =
         record.ok_or_else(|| OAuthError::invalid_grant("the code is unknown or was used"))?;
     if record.expires_at <= now {
@@ -122,13 +121,9 @@ pub(crate) fn exchange(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use super::*;
-    use crate::clock::SystemClock;
     use crate::mock::config::{Grant, MockConfig};
-    use crate::mock::keys::KeyRing;
-    use crate::mock::store::{CodeRecord, State};
+    use crate::mock::store::CodeRecord;
 
     #[test]
     fn a_code_of_a_user_deleted_since_is_invalid_grant() {
@@ -140,12 +135,7 @@ mod tests {
             clients: vec![client.clone()],
             ..MockConfig::default()
         };
-        let shared = Shared {
-            issuer: "http://issuer".into(),
-            base: "http://issuer".into(),
-            clock: Arc::new(SystemClock),
-            state: Mutex::new(State::new(config, KeyRing::generate().expect("keys"))),
-        };
+        let shared = Shared::for_tests(config);
         let now = shared.now();
         shared.state().codes.insert(
             "the-code".into(),
@@ -159,6 +149,8 @@ mod tests {
                 auth_time: now,
                 expires_at: now + 300,
             },
+            now + 300,
+            now,
         );
         let params =
             Params::parse("code=the-code&redirect_uri=http%3A%2F%2Flocalhost%2Fcb").expect("ok");

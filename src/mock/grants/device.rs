@@ -18,7 +18,7 @@ pub(crate) fn poll(shared: &Shared, client: &Client, params: &Params) -> Result<
     let now = shared.now();
     let mut state = shared.state();
     let unknown = || OAuthError::invalid_grant("the device code is unknown, used or revoked");
-    let record = state.devices.get_mut(device_code).ok_or_else(unknown)?;
+    let record = state.devices.get(device_code).ok_or_else(unknown)?;
     // Another client's code is as good as unknown; its polling state is left untouched.
     if record.client_id != client.id {
         return Err(unknown());
@@ -29,20 +29,23 @@ pub(crate) fn poll(shared: &Shared, client: &Client, params: &Params) -> Result<
             "the device code has expired; start again",
         ));
     }
-    match record.decision.clone() {
+    let (decision, scopes) = (record.decision.clone(), record.scopes.clone());
+    match decision {
         DeviceDecision::Pending => {
-            let too_fast = record
-                .last_poll
-                .is_some_and(|last| now < last.saturating_add(record.interval));
-            record.last_poll = Some(now);
-            if too_fast {
-                record.interval += SLOW_DOWN_STEP;
+            let slowed = state.devices.update(device_code, |record| {
+                let too_fast = record
+                    .last_poll
+                    .is_some_and(|last| now < last.saturating_add(record.interval));
+                record.last_poll = Some(now);
+                if too_fast {
+                    record.interval = record.interval.saturating_add(SLOW_DOWN_STEP);
+                }
+                too_fast.then_some(record.interval)
+            });
+            if let Some(Some(interval)) = slowed {
                 Err(OAuthError::device(
                     "slow_down",
-                    format!(
-                        "polling too fast: wait {} seconds between polls",
-                        record.interval
-                    ),
+                    format!("polling too fast: wait {interval} seconds between polls"),
                 ))
             } else {
                 Err(OAuthError::device(
@@ -62,7 +65,6 @@ pub(crate) fn poll(shared: &Shared, client: &Client, params: &Params) -> Result<
             username,
             auth_time,
         } => {
-            let scopes = record.scopes.clone();
             // Single use: whatever happens next, the code is spent.
             state.devices.remove(device_code);
             let user = state

@@ -42,8 +42,8 @@ pub(crate) fn refresh(
             "the refresh token was issued to another client",
         ));
     }
-    if state.revoked_families.contains(&record.family)
-        || state.revoked_origins.contains(&record.origin_jti)
+    if state.revoked_families.contains_key(&record.family)
+        || state.revoked_origins.contains_key(&record.origin_jti)
     {
         return Err(OAuthError::invalid_grant("the refresh token was revoked"));
     }
@@ -54,7 +54,7 @@ pub(crate) fn refresh(
         && now >= rotated_at.saturating_add(client.rotation_grace_seconds)
     {
         // Reuse of a rotated refresh token: someone else may hold the family. Burn it all.
-        state.revoke_family(&record.family);
+        state.revoke_family(&record.family, now);
         return Err(OAuthError::invalid_grant(
             "the refresh token was already rotated; its family is revoked",
         ));
@@ -85,15 +85,13 @@ pub(crate) fn refresh(
     if let Some(new) = &tokens.refresh_token {
         // RFC 6749 §6: the new refresh token's scope is the original one, however narrowed
         // this request was.
-        if let Some(fresh) = state.refresh.get_mut(new) {
-            fresh.scopes.clone_from(&record.scopes);
-        }
+        let _ = state
+            .refresh
+            .update(new, |fresh| fresh.scopes.clone_from(&record.scopes));
         // The first rotation starts the grace period; a retry within it does not extend it.
-        if let Some(old) = state.refresh.get_mut(token)
-            && old.rotated_at.is_none()
-        {
-            old.rotated_at = Some(now);
-        }
+        let _ = state.refresh.update(token, |old| {
+            old.rotated_at.get_or_insert(now);
+        });
     }
     Ok(tokens.to_json())
 }

@@ -20,7 +20,7 @@ use crate::jwks::RemoteJwks;
 use crate::mock::config::{Client, MockConfig, ResourceServer, TrustedIssuer, User};
 use crate::mock::error::ApiError;
 use crate::mock::keys::{KeyUse, SigningKey};
-use crate::mock::store::{DeviceDecision, JwksFault, RecordedRequest};
+use crate::mock::store::{DeviceDecision, JwksFault, RecordedRequest, StoreSize};
 use crate::mock::{MockIssuer, Shared};
 use crate::validate::Profile;
 
@@ -133,26 +133,24 @@ impl Shared {
         self.state().jwks_fault = fault;
     }
 
-    pub(crate) fn request_count(&self, path: &str) -> u64 {
-        self.state().counts.get(path).copied().unwrap_or(0)
+    pub(crate) fn request_count(&self, route: &str) -> u64 {
+        self.state().log.count(route)
     }
 
     pub(crate) fn request_counts(&self) -> BTreeMap<String, u64> {
-        self.state()
-            .counts
-            .iter()
-            .map(|(path, count)| (path.clone(), *count))
-            .collect()
+        self.state().log.counts().clone()
     }
 
     pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
-        self.state().requests.clone()
+        self.state().log.requests().cloned().collect()
     }
 
     pub(crate) fn clear_requests(&self) {
-        let mut state = self.state();
-        state.counts.clear();
-        state.requests.clear();
+        self.state().log.clear();
+    }
+
+    pub(crate) fn store_sizes(&self) -> Vec<StoreSize> {
+        self.state().sizes()
     }
 
     /// Approves as `username` (signed in now); returns the user code as issued.
@@ -310,19 +308,27 @@ impl MockIssuer {
         self.shared.set_jwks_fault(fault);
     }
 
-    /// How many requests reached `path` (e.g. `/oauth2/token`).
-    pub fn request_count(&self, path: &str) -> u64 {
-        self.shared.request_count(path)
+    /// How many requests reached `route`: an endpoint's path, such as `/oauth2/token` or
+    /// `/.well-known/jwks.json`, or `"(no route)"` for every request no endpoint answered.
+    pub fn request_count(&self, route: &str) -> u64 {
+        self.shared.request_count(route)
     }
 
-    /// How many requests reached each path.
+    /// How many requests reached each route (see [`request_count`](Self::request_count)).
     pub fn request_counts(&self) -> BTreeMap<String, u64> {
         self.shared.request_counts()
     }
 
-    /// The last requests, oldest first (up to 10,000).
+    /// The last requests, oldest first: up to 10,000 of them, and 4 MiB.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.requests()
+    }
+
+    /// How full each of the mock's stores is, against its bounds in entries and bytes.
+    /// Every store requests can fill (sessions, CSRF tokens, codes, refresh tokens, device
+    /// codes, revocations, the request log) is bounded and pruned on insert.
+    pub fn store_sizes(&self) -> Vec<StoreSize> {
+        self.shared.store_sizes()
     }
 
     /// Forgets the request log and the counts.
