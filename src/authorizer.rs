@@ -13,6 +13,7 @@ use crate::algorithm::AlgorithmSet;
 use crate::claims::{ClaimPath, Claims, Str};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, AuthErrorKind, Error, ErrorKind};
+use crate::introspect::{Introspection, IntrospectionStats, Introspector};
 use crate::jwks::{KeyCache, KeySet, KeySetHealth, Lookup, RemoteJwks};
 use crate::token_cache::{Entry, TokenCache};
 use crate::validate::{
@@ -71,6 +72,9 @@ enum Cached<T> {
 struct Issuer {
     policy: Policy,
     keys: KeySource,
+    /// Whether keys were given: without them, every token of this issuer is introspected.
+    has_keys: bool,
+    introspection: Option<Arc<Introspector>>,
     algorithms: AlgorithmSet,
     max_token_len: usize,
     clock: Arc<dyn Clock>,
@@ -110,6 +114,8 @@ impl Authorizer {
             required: Vec::new(),
             checks: Vec::new(),
             keys: KeySourceConfig::Static(KeySet::default()),
+            has_keys: false,
+            introspection: None,
             token_cache_bytes: Some(DEFAULT_TOKEN_CACHE_BYTES),
             leeway: DEFAULT_LEEWAY_SECS,
             algorithms: AlgorithmSet::DEFAULT,
@@ -285,6 +291,10 @@ impl Authorizer {
                 return Err(ErrorKind::Combine("two authorizers name the same issuer").into());
             }
         }
+        if issuers.iter().filter(|i| i.introspection.is_some()).count() > 1 {
+            // An opaque token names no issuer: only one may introspect.
+            return Err(ErrorKind::Combine("two authorizers introspect opaque tokens").into());
+        }
         Ok(Self::from_issuers(issuers, cache_bytes))
     }
 
@@ -360,6 +370,12 @@ impl Authorizer {
     where
         T: DeserializeOwned + Send + Sync + 'static,
     {
+        // Not a compact JWS: an opaque token, for the issuer that introspects, if any.
+        if !looks_like_jws(token)
+            && let Some(issuer) = self.issuers.iter().find(|i| i.introspection.is_some())
+        {
+            return issuer.introspect(token).await;
+        }
         if let Some(cache) = &self.cache
             && let Some(entry) = cache.get(token)
         {
@@ -385,6 +401,9 @@ impl Authorizer {
             }
         };
         let issuer = &self.issuers[index];
+        if !issuer.has_keys && issuer.introspection.is_some() {
+            return issuer.introspect(token).await;
+        }
         let (claims, generation) = issuer.authorize::<T>(token, &compact, payload).await?;
         if let Some(cache) = &self.cache {
             let until = claims.expires_at().saturating_add(issuer.policy.leeway);
@@ -404,6 +423,15 @@ impl Authorizer {
             );
         }
         Ok(claims)
+    }
+
+    /// How often opaque tokens were introspected and answered from the cache (`None` when no
+    /// introspection is configured).
+    pub fn introspection_stats(&self) -> Option<IntrospectionStats> {
+        self.issuers
+            .iter()
+            .find_map(|i| i.introspection.as_ref())
+            .map(|i| i.stats())
     }
 
     /// How many validated tokens the cache holds, and their weight in bytes (`None` when the
@@ -461,6 +489,18 @@ impl Authorizer {
     }
 }
 
+/// Whether `token` has the shape of a compact JWS: three non-empty segments, the first the
+/// base64url of a JSON object (`{` encodes to a leading `e`). Anything else is opaque.
+fn looks_like_jws(token: &str) -> bool {
+    let mut parts = token.split('.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(header), Some(payload), Some(signature), None) => {
+            header.starts_with('e') && !payload.is_empty() && !signature.is_empty()
+        }
+        _ => false,
+    }
+}
+
 fn decode_payload(compact: &Compact<'_>) -> Result<Vec<u8>, AuthError> {
     let payload = compact.decode_payload()?;
     if starts_as_object(&payload) {
@@ -471,6 +511,20 @@ fn decode_payload(compact: &Compact<'_>) -> Result<Vec<u8>, AuthError> {
 }
 
 impl Issuer {
+    /// Checks an opaque token by introspection, under this issuer's policy.
+    async fn introspect<T>(&self, token: &str) -> Result<Claims<T>, AuthError>
+    where
+        T: DeserializeOwned + Send + Sync + 'static,
+    {
+        if token.len() > self.max_token_len {
+            return Err(AuthErrorKind::TokenTooLarge.into());
+        }
+        match &self.introspection {
+            Some(introspector) => introspector.authorize(token, &self.policy).await,
+            None => Err(AuthErrorKind::Malformed.into()),
+        }
+    }
+
     async fn authorize<T>(
         &self,
         token: &str,
@@ -600,6 +654,7 @@ impl fmt::Debug for Issuer {
         f.debug_struct("Issuer")
             .field("policy", &self.policy)
             .field("keys", &self.keys)
+            .field("introspection", &self.introspection)
             .field("algorithms", &self.algorithms)
             .field("max_token_len", &self.max_token_len)
             .field("clock", &self.clock)
@@ -646,6 +701,8 @@ pub struct AuthorizerBuilder<I, A, K> {
     required: Vec<RequiredClaim>,
     checks: Vec<Check>,
     keys: KeySourceConfig,
+    has_keys: bool,
+    introspection: Option<Introspection>,
     token_cache_bytes: Option<u64>,
     leeway: u64,
     algorithms: AlgorithmSet,
@@ -730,6 +787,8 @@ impl<I, A, K> AuthorizerBuilder<I, A, K> {
             required: self.required,
             checks: self.checks,
             keys: self.keys,
+            has_keys: self.has_keys,
+            introspection: self.introspection,
             token_cache_bytes: self.token_cache_bytes,
             leeway: self.leeway,
             algorithms: self.algorithms,
@@ -891,6 +950,7 @@ impl<I, A, K> AuthorizerBuilder<I, A, K> {
     /// Static keys that verify signatures: a set known in advance, never refreshed.
     pub fn keys(mut self, keys: KeySet) -> AuthorizerBuilder<I, A, KeysSet> {
         self.keys = KeySourceConfig::Static(keys);
+        self.has_keys = true;
         self.to()
     }
 
@@ -909,6 +969,20 @@ impl<I, A, K> AuthorizerBuilder<I, A, K> {
     /// ```
     pub fn remote_jwks(mut self, jwks: RemoteJwks) -> AuthorizerBuilder<I, A, KeysSet> {
         self.keys = KeySourceConfig::Remote(Box::new(jwks));
+        self.has_keys = true;
+        self.to()
+    }
+
+    /// Checks opaque tokens (anything that is not a compact JWS) by RFC 7662 introspection at
+    /// the issuer, under the same policy as JWTs: issuer, audience or client, scopes, required
+    /// claims, custom checks, `exp`. With keys as well, JWTs are verified here and only opaque
+    /// tokens are introspected; without keys, every token is introspected. See
+    /// [`Introspection`] for the answers' cache and its TTLs.
+    pub fn introspection(
+        mut self,
+        introspection: Introspection,
+    ) -> AuthorizerBuilder<I, A, KeysSet> {
+        self.introspection = Some(introspection);
         self.to()
     }
 
@@ -979,6 +1053,10 @@ impl<I, A, K> AuthorizerBuilder<I, A, K> {
                         KeySource::Remote(remote.into_cache(Arc::clone(&self.clock)))
                     }
                 },
+                has_keys: self.has_keys,
+                introspection: self
+                    .introspection
+                    .map(|i| Arc::new(i.into_introspector(Arc::clone(&self.clock)))),
                 algorithms: self.algorithms,
                 max_token_len: self.max_token_len,
                 clock: self.clock,

@@ -47,6 +47,7 @@ mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod introspect;
 mod jwks;
 mod layer;
 #[cfg(feature = "mock")]
@@ -62,6 +63,7 @@ pub use authorizer::{Authorizer, AuthorizerBuilder, VendorBuilder, builder};
 pub use claims::{ClaimPath, Claims, NameSet, TokenUse};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthError, AuthErrorKind, Error, ErrorCode, ErrorKind};
+pub use introspect::{ClientAuth, Introspection, IntrospectionStats};
 pub use jwks::{KeySet, KeySetHealth, KeyStatus, RemoteJwks, SkippedKey, VerifyingKey};
 pub use layer::{
     ErrorBody, JwtAuth, JwtAuthLayer, Predicate, ProtectedResourceMetadata,

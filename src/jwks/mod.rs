@@ -7,9 +7,11 @@ mod jwk;
 mod key_set;
 mod remote;
 
+pub(crate) use discovery::metadata_urls;
 #[cfg(feature = "fuzzing")]
 pub(crate) use discovery::parse_metadata;
+pub(crate) use fetch::{FetchLimits, default_client, fetch_json};
 pub use jwk::VerifyingKey;
 pub use key_set::{KeySet, SkippedKey};
-pub(crate) use remote::{KeyCache, Lookup};
+pub(crate) use remote::{KeyCache, Lookup, parse_url};
 pub use remote::{KeySetHealth, KeyStatus, RemoteJwks};

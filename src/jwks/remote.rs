@@ -78,7 +78,7 @@ impl Default for Config {
     }
 }
 
-fn parse_url(url: &str) -> Result<Url, Error> {
+pub(crate) fn parse_url(url: &str) -> Result<Url, Error> {
     let invalid = |reason| {
         Error::new(ErrorKind::InvalidUrl {
             url: url.to_owned(),

@@ -1,0 +1,329 @@
+//! Opaque tokens by RFC 7662 introspection, end to end against the mock issuer's
+//! `/oauth2/introspect`: active, inactive, revoked at the issuer (refused once the positive
+//! cache entry expires), the issuer down (503 with `Retry-After`), cache hits counted, one
+//! introspection per token however many requests wait for it, and the layer taking JWTs and
+//! opaque tokens together.
+#![cfg(feature = "mock")]
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use reqwest::header::{RETRY_AFTER, WWW_AUTHENTICATE};
+use serde_json::Value;
+use tokengate::mock::MockIssuer;
+use tokengate::{
+    AuthErrorKind, Authorizer, ClientAuth, Introspection, JwtAuthLayer, Profile, RemoteJwks,
+};
+
+const INTROSPECT: &str = "/oauth2/introspect";
+
+/// Signs `alice` in to `demo-web` and refreshes: an access token tied to a refresh token the
+/// test can revoke. Returns `(access_token, refresh_token)`.
+async fn signed_in(issuer: &MockIssuer) -> (String, String) {
+    let refresh = issuer
+        .issue_refresh_token_for_tests("demo-web", "alice", ["openid", "api/read"])
+        .expect("refresh token");
+    let body = reqwest::Client::new()
+        .post(issuer.token_endpoint())
+        .basic_auth("demo-web", Some("demo-web-secret"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("grant_type=refresh_token&refresh_token={refresh}"))
+        .send()
+        .await
+        .expect("token request")
+        .bytes()
+        .await
+        .expect("body");
+    let tokens: Value = serde_json::from_slice(&body).expect("JSON");
+    let access = tokens["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
+    (access, refresh)
+}
+
+async fn revoke(issuer: &MockIssuer, refresh: &str) {
+    let status = reqwest::Client::new()
+        .post(issuer.revocation_endpoint())
+        .basic_auth("demo-web", Some("demo-web-secret"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={refresh}"))
+        .send()
+        .await
+        .expect("revoke")
+        .status();
+    assert_eq!(status, 200);
+}
+
+/// Cognito access tokens of the mock for `demo-web`, checked by introspection only (no keys:
+/// every token, JWT or not, is introspected).
+fn introspecting(issuer: &MockIssuer, introspection: Introspection) -> Authorizer {
+    Authorizer::builder(Profile::cognito_access())
+        .issuer(issuer.issuer())
+        .client_id("demo-web")
+        .introspection(introspection)
+        .build()
+}
+
+fn at_mock(issuer: &MockIssuer, auth: ClientAuth) -> Introspection {
+    Introspection::new(&issuer.introspection_endpoint(), auth).expect("endpoint URL")
+}
+
+#[tokio::test]
+async fn active_token_is_accepted_and_then_answered_from_the_cache() {
+    let issuer = MockIssuer::demo().start().await.expect("mock");
+    let (access, _) = signed_in(&issuer).await;
+    let authorizer = introspecting(
+        &issuer,
+        at_mock(
+            &issuer,
+            ClientAuth::basic("demo-backend", "demo-backend-secret"),
+        ),
+    );
+    let claims = authorizer.authorize::<()>(&access).await.expect("active");
+    assert_eq!(claims.username(), Some("alice"));
+    assert_eq!(claims.client_id(), Some("demo-web"));
+    assert!(claims.scopes().contains("api/read"));
+    for _ in 0..5 {
+        authorizer.authorize::<()>(&access).await.expect("cached");
+    }
+    let stats = authorizer
+        .introspection_stats()
+        .expect("introspection configured");
+    assert_eq!((stats.requests, stats.hits, stats.failures), (1, 5, 0));
+    assert_eq!(issuer.request_count(INTROSPECT), 1);
+}
+
+#[tokio::test]
+async fn client_secret_post_and_discovered_endpoint() {
+    let issuer = MockIssuer::demo().start().await.expect("mock");
+    let (access, _) = signed_in(&issuer).await;
+    let discovered = Introspection::discover(
+        issuer.issuer(),
+        ClientAuth::post("demo-backend", "demo-backend-secret"),
+    )
+    .expect("issuer URL");
+    let authorizer = introspecting(&issuer, discovered);
+    authorizer.authorize::<()>(&access).await.expect("active");
+    assert_eq!(issuer.request_count(INTROSPECT), 1);
+}
+
+#[tokio::test]
+async fn inactive_token_is_refused_and_the_answer_cached_briefly() {
+    let issuer = MockIssuer::demo().start().await.expect("mock");
+    let authorizer = introspecting(
+        &issuer,
+        at_mock(
+            &issuer,
+            ClientAuth::basic("demo-backend", "demo-backend-secret"),
+        )
+        .negative_ttl(Duration::from_millis(300)),
+    );
+    for _ in 0..3 {
+        let err = authorizer
+            .authorize::<()>("opaque-0c4f1d2e9a7b")
+            .await
+            .expect_err("unknown to the issuer");
+        assert_eq!(err.kind(), AuthErrorKind::InactiveToken);
+        assert_eq!(err.status(), 401);
+    }
+    assert_eq!(issuer.request_count(INTROSPECT), 1);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    authorizer
+        .authorize::<()>("opaque-0c4f1d2e9a7b")
+        .await
+        .expect_err("still unknown");
+    assert_eq!(
+        issuer.request_count(INTROSPECT),
+        2,
+        "asked again after the TTL"
+    );
+}
+
+#[tokio::test]
+async fn token_revoked_at_the_issuer_is_refused_once_the_positive_entry_expires() {
+    let issuer = MockIssuer::demo().start().await.expect("mock");
+    let (access, refresh) = signed_in(&issuer).await;
+    let authorizer = introspecting(
+        &issuer,
+        at_mock(
+            &issuer,
+            ClientAuth::basic("demo-backend", "demo-backend-secret"),
+        )
+        .positive_ttl(Duration::from_secs(1)),
+    );
+    authorizer.authorize::<()>(&access).await.expect("active");
+    revoke(&issuer, &refresh).await;
+    // Within the positive TTL, the cached answer still stands: the documented window.
+    authorizer
+        .authorize::<()>(&access)
+        .await
+        .expect("cached until the TTL");
+    assert_eq!(issuer.request_count(INTROSPECT), 1);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let err = authorizer
+        .authorize::<()>(&access)
+        .await
+        .expect_err("revoked");
+    assert_eq!(err.kind(), AuthErrorKind::InactiveToken);
+    assert_eq!(issuer.request_count(INTROSPECT), 2);
+}
+
+#[tokio::test]
+async fn the_same_token_is_introspected_once_however_many_requests_wait() {
+    let issuer = MockIssuer::demo().start().await.expect("mock");
+    let (access, _) = signed_in(&issuer).await;
+    let authorizer = introspecting(
+        &issuer,
+        at_mock(
+            &issuer,
+            ClientAuth::basic("demo-backend", "demo-backend-secret"),
+        ),
+    );
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let (authorizer, access) = (authorizer.clone(), access.clone());
+            tokio::spawn(async move { authorizer.authorize::<()>(&access).await.is_ok() })
+        })
+        .collect();
+    for task in tasks {
+        assert!(task.await.expect("task"));
+    }
+    assert_eq!(issuer.request_count(INTROSPECT), 1);
+}
+
+#[tokio::test]
+async fn policy_applies_to_the_answer() {
+    let issuer = MockIssuer::demo().start().await.expect("mock");
+    let (access, _) = signed_in(&issuer).await;
+    let introspection = at_mock(
+        &issuer,
+        ClientAuth::basic("demo-backend", "demo-backend-secret"),
+    );
+    // Another client's API.
+    let other = Authorizer::builder(Profile::cognito_access())
+        .issuer(issuer.issuer())
+        .client_id("demo-spa")
+        .introspection(introspection.clone())
+        .build();
+    let err = other
+        .authorize::<()>(&access)
+        .await
+        .expect_err("another client");
+    assert_eq!(err.kind(), AuthErrorKind::WrongClient);
+    // Another issuer's.
+    let elsewhere = Authorizer::builder(Profile::cognito_access())
+        .issuer("https://issuer.example")
+        .client_id("demo-web")
+        .introspection(introspection.clone())
+        .build();
+    let err = elsewhere
+        .authorize::<()>(&access)
+        .await
+        .expect_err("another issuer");
+    assert_eq!(err.kind(), AuthErrorKind::WrongIssuer);
+    // A refresh token is active for its own client, but it is no access token.
+    let refresh = issuer
+        .issue_refresh_token_for_tests("demo-web", "alice", ["openid"])
+        .expect("refresh");
+    let owner = introspecting(
+        &issuer,
+        at_mock(&issuer, ClientAuth::basic("demo-web", "demo-web-secret")),
+    );
+    let err = owner
+        .authorize::<()>(&refresh)
+        .await
+        .expect_err("refresh token");
+    assert_eq!(err.kind(), AuthErrorKind::WrongTokenType);
+}
+
+#[tokio::test]
+async fn issuer_down_is_503_with_retry_after_and_never_cached() {
+    let issuer = MockIssuer::demo().start().await.expect("mock");
+    let (access, _) = signed_in(&issuer).await;
+    let authorizer = introspecting(
+        &issuer,
+        at_mock(
+            &issuer,
+            ClientAuth::basic("demo-backend", "demo-backend-secret"),
+        )
+        .retry_after(Duration::from_secs(7))
+        .timeout(Duration::from_secs(2)),
+    );
+    drop(issuer);
+    for _ in 0..2 {
+        let err = authorizer.authorize::<()>(&access).await.expect_err("down");
+        assert_eq!(err.kind(), AuthErrorKind::IntrospectionUnavailable);
+        assert_eq!(err.status(), 503);
+        assert_eq!(err.retry_after(), Some(7));
+    }
+    let stats = authorizer.introspection_stats().expect("stats");
+    assert_eq!((stats.requests, stats.failures), (2, 2));
+}
+
+#[tokio::test]
+async fn wrong_client_credentials_are_the_services_problem_not_the_clients() {
+    let issuer = MockIssuer::demo().start().await.expect("mock");
+    let (access, _) = signed_in(&issuer).await;
+    let authorizer = introspecting(
+        &issuer,
+        at_mock(&issuer, ClientAuth::basic("demo-backend", "wrong")),
+    );
+    let err = authorizer
+        .authorize::<()>(&access)
+        .await
+        .expect_err("401 at the issuer");
+    assert_eq!(err.kind(), AuthErrorKind::IntrospectionUnavailable);
+}
+
+#[tokio::test]
+async fn layer_takes_jwts_and_opaque_tokens_together() {
+    let issuer = MockIssuer::demo().start().await.expect("mock");
+    let (access, _) = signed_in(&issuer).await;
+    let authorizer = Authorizer::builder(Profile::cognito_access())
+        .issuer(issuer.issuer())
+        .client_id("demo-web")
+        .remote_jwks(RemoteJwks::from_uri(issuer.jwks_uri()).expect("jwks"))
+        .introspection(at_mock(
+            &issuer,
+            ClientAuth::basic("demo-backend", "demo-backend-secret"),
+        ))
+        .build();
+    let app = Router::new()
+        .route("/", get(|| async { "ok" }))
+        .layer(JwtAuthLayer::new(authorizer.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let http = reqwest::Client::new();
+    let call = |token: String| http.get(&base).bearer_auth(token).send();
+
+    // A JWT is verified locally: no introspection.
+    assert_eq!(call(access.clone()).await.expect("GET").status(), 200);
+    assert_eq!(issuer.request_count(INTROSPECT), 0);
+    // An opaque token goes to introspection.
+    let reply = call("opaque-7f3a9c".into()).await.expect("GET");
+    assert_eq!(reply.status(), 401);
+    let challenge = reply.headers()[WWW_AUTHENTICATE].to_str().expect("ascii");
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    assert!(
+        challenge.contains(AuthErrorKind::InactiveToken.description()),
+        "{challenge}"
+    );
+    assert_eq!(issuer.request_count(INTROSPECT), 1);
+    // The issuer gone: the opaque token cannot be checked (503), the JWT still can.
+    drop(issuer);
+    let reply = call("opaque-other".into()).await.expect("GET");
+    assert_eq!(reply.status(), 503);
+    let retry: u64 = reply.headers()[RETRY_AFTER]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!(retry >= 1);
+    assert_eq!(call(access).await.expect("GET").status(), 200);
+    server.abort();
+}
