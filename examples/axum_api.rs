@@ -3,7 +3,9 @@
 //!
 //! ```text
 //! cargo run --example axum_api --all-features -- --issuer URL [--jwks-uri URL]
-//!     [--audience A | --client-id C]... [--no-audience-check] [--token-use access|id]
+//!     [--audience A | --client-id C | --authorized-party C]... [--no-audience-check]
+//!     [--profile P] [--token-use access|id] [--groups-claim PATH]... [--scope-claim NAME]...
+//!     [--require-claim NAME=VALUE]... [--introspect-url URL --introspect-client ID:SECRET]
 //!     [--read-scope S] [--write-scope S] [--admin-group G] [--addr A]
 //! ```
 //!
@@ -15,15 +17,18 @@
 //! | `POST /write` | the write scope (`api/write`) |
 //! | `GET /admin` | the admin group (`admins`) |
 //!
-//! The profile: `--token-use access` takes Amazon Cognito access tokens (`token_use` must be
-//! `access`, groups from `cognito:groups`; pass `--client-id`, as they carry no `aud`), and
-//! `--token-use id` Cognito ID tokens (no scopes, so only `/me` and `/admin` can pass).
-//! Without `--token-use` it is `Profile::generic()`: any OAuth 2.0 / OIDC issuer's access
-//! tokens, scopes from `scope` or `scp`, groups from `groups`. That is the default because it
-//! asks the least of the issuer; name the Cognito profile to get its stricter checks.
+//! The profile: `--profile cognito|cognito-id|rfc9068|generic|keycloak|entra|auth0|okta`
+//! (see `tokengate::Profile`). Without it: `--token-use access|id` for Cognito access or ID
+//! tokens; else Cognito access tokens when only `--client-id` is given (they carry no `aud`),
+//! and `Profile::generic()` (scopes from `scope` or `scp`, groups from `groups`) otherwise.
+//! `--groups-claim` reads groups from claim paths instead (`realm_access.roles`, a namespaced
+//! URL), `--scope-claim` scopes from `scope`, `scp` or `permissions`; `--require-claim tid=…`
+//! requires a value (repeat a name for any-of); `--authorized-party` checks `azp`.
 //!
-//! Keys come from `--jwks-uri`, or by discovery from the issuer. The server starts even when
-//! the issuer is down: requests then get 503 with `Retry-After` until its keys can be had.
+//! Keys come from `--jwks-uri`, or by discovery from the issuer. With `--introspect-url` (and
+//! `--introspect-client ID:SECRET`, sent with HTTP Basic), a token that is not a JWT is checked
+//! at that RFC 7662 endpoint. The server starts even when the issuer is down: requests then get
+//! 503 with `Retry-After` until its keys (or its introspection endpoint) can be had.
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -32,15 +37,18 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
+use tokengate::ScopeClaim;
 use tokengate::builder::AudienceSet;
-use tokengate::{Authorizer, AuthorizerBuilder, Claims, JwtAuthLayer, Profile};
-use tokengate::{ProtectedResourceMetadata, RemoteJwks, RequireGroup, RequireScope};
+use tokengate::{Authorizer, AuthorizerBuilder, Claims, ClientAuth, Introspection, JwtAuthLayer};
+use tokengate::{Profile, ProtectedResourceMetadata, RemoteJwks, RequireGroup, RequireScope};
 
-const USAGE: &str =
-    "usage: axum_api --issuer URL [--jwks-uri URL] [--audience A | --client-id C]...
-       [--no-audience-check] [--token-use access|id] [--read-scope S] [--write-scope S]
-       [--admin-group G] [--addr A]
-One of --audience, --client-id or --no-audience-check is required.
+const USAGE: &str = "usage: axum_api --issuer URL [--jwks-uri URL]
+       [--audience A | --client-id C | --authorized-party C]... [--no-audience-check]
+       [--profile cognito|cognito-id|rfc9068|generic|keycloak|entra|auth0|okta]
+       [--token-use access|id] [--groups-claim PATH]... [--scope-claim scope|scp|permissions]...
+       [--require-claim NAME=VALUE]... [--introspect-url URL --introspect-client ID:SECRET]
+       [--read-scope S] [--write-scope S] [--admin-group G] [--addr A]
+One of --audience, --client-id, --authorized-party or --no-audience-check is required.
 ";
 
 async fn me(claims: Claims) -> Json<Value> {
@@ -78,9 +86,18 @@ struct Args {
     addr: String,
 }
 
+/// What the audience check accepts: an audience, a client id or an authorized party.
+enum Accept {
+    Audience(String),
+    Client(String),
+    Party(String),
+}
+
 fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
-    let (mut issuer, mut jwks_uri, mut token_use) = (None, None, None);
+    let (mut issuer, mut jwks_uri, mut token_use, mut profile) = (None, None, None, None);
     let (mut accepted, mut no_audience_check) = (Vec::new(), false);
+    let (mut groups_claims, mut scope_claims, mut required) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut introspect_url, mut introspect_client) = (None, None);
     let mut scopes = ["api/read".to_owned(), "api/write".to_owned()];
     let (mut admin_group, mut addr) = ("admins".to_owned(), "127.0.0.1:8080".to_owned());
     while let Some(arg) = argv.next() {
@@ -99,10 +116,29 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         match flag.as_str() {
             "--issuer" => issuer = Some(value()?),
             "--jwks-uri" => jwks_uri = Some(value()?),
-            "--audience" => accepted.push((true, value()?)),
-            "--client-id" => accepted.push((false, value()?)),
+            "--audience" => accepted.push(Accept::Audience(value()?)),
+            "--client-id" => accepted.push(Accept::Client(value()?)),
+            "--authorized-party" => accepted.push(Accept::Party(value()?)),
             "--no-audience-check" => no_audience_check = true,
+            "--profile" => profile = Some(value()?),
             "--token-use" => token_use = Some(value()?),
+            "--groups-claim" => groups_claims.push(value()?),
+            "--scope-claim" => {
+                let name = value()?;
+                let claim = ScopeClaim::from_name(&name).ok_or(format!(
+                    "--scope-claim is scope, scp or permissions, not `{name}`"
+                ))?;
+                scope_claims.push(claim);
+            }
+            "--require-claim" => {
+                let pair = value()?;
+                let (name, wanted) = pair
+                    .split_once('=')
+                    .ok_or(format!("--require-claim takes NAME=VALUE, not `{pair}`"))?;
+                required.push((name.to_owned(), wanted.to_owned()));
+            }
+            "--introspect-url" => introspect_url = Some(value()?),
+            "--introspect-client" => introspect_client = Some(value()?),
             "--read-scope" => scopes[0] = value()?,
             "--write-scope" => scopes[1] = value()?,
             "--admin-group" => admin_group = value()?,
@@ -111,23 +147,59 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         }
     }
     let issuer: String = issuer.ok_or("--issuer is required")?;
-    let profile = match token_use.as_deref() {
-        None => Profile::generic(),
-        Some("access") => Profile::cognito_access(),
-        Some("id") => Profile::cognito_id(),
-        Some(other) => return Err(format!("--token-use is access or id, not `{other}`")),
+    let only_client_ids =
+        !accepted.is_empty() && accepted.iter().all(|a| matches!(a, Accept::Client(_)));
+    let mut profile = match (profile.as_deref(), token_use.as_deref()) {
+        (Some(_), Some(_)) => return Err("--profile or --token-use, not both".into()),
+        (Some("cognito"), None) | (None, Some("access")) => Profile::cognito_access(),
+        (Some("cognito-id"), None) | (None, Some("id")) => Profile::cognito_id(),
+        (Some("rfc9068"), None) => Profile::rfc9068(),
+        (Some("generic"), None) => Profile::generic(),
+        (Some("keycloak"), None) => Profile::keycloak(),
+        (Some("entra"), None) => Profile::entra(),
+        (Some("auth0"), None) => Profile::auth0(),
+        (Some("okta"), None) => Profile::okta(),
+        (None, None) if only_client_ids => Profile::cognito_access(),
+        (None, None) => Profile::generic(),
+        (Some(other), None) => return Err(format!("unknown --profile `{other}`")),
+        (None, Some(other)) => return Err(format!("--token-use is access or id, not `{other}`")),
     };
+    if !groups_claims.is_empty() {
+        profile = profile.groups_claims(groups_claims);
+    }
+    if !scope_claims.is_empty() {
+        profile = profile.scope_claims(scope_claims);
+    }
     let jwks = match &jwks_uri {
         Some(uri) => RemoteJwks::from_uri(uri),
         None => RemoteJwks::discover(&issuer),
     };
-    let builder = Authorizer::builder(profile)
+    let mut builder = Authorizer::builder(profile)
         .issuer(&issuer)
         .remote_jwks(jwks.map_err(|e| e.to_string())?);
+    for (name, wanted) in required {
+        builder = builder.require_claim(name.as_str(), [wanted]);
+    }
+    match (introspect_url, introspect_client) {
+        (Some(url), Some(client)) => {
+            let (id, secret) = client
+                .split_once(':')
+                .ok_or("--introspect-client takes ID:SECRET")?;
+            let introspection = Introspection::new(&url, ClientAuth::basic(id, secret))
+                .map_err(|e| e.to_string())?;
+            builder = builder.introspection(introspection);
+        }
+        (None, None) => {}
+        _ => return Err("--introspect-url and --introspect-client go together".into()),
+    }
     let mut accepted = accepted.into_iter();
     let mut builder = match (accepted.next(), no_audience_check) {
         (Some(_), true) => return Err("--no-audience-check with an audience or client id".into()),
-        (None, false) => return Err("give --audience, --client-id or --no-audience-check".into()),
+        (None, false) => {
+            return Err(
+                "give --audience, --client-id, --authorized-party or --no-audience-check".into(),
+            );
+        }
         (None, true) => builder.skip_audience_check(),
         (Some(first), false) => accept(builder, first),
     };
@@ -145,15 +217,15 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     })
 }
 
-/// Adds an accepted audience (`true`) or client id (`false`).
+/// Adds an accepted audience, client id or authorized party.
 fn accept<I, A, K>(
     builder: AuthorizerBuilder<I, A, K>,
-    (audience, name): (bool, String),
+    accept: Accept,
 ) -> AuthorizerBuilder<I, AudienceSet, K> {
-    if audience {
-        builder.audience(name)
-    } else {
-        builder.client_id(name)
+    match accept {
+        Accept::Audience(name) => builder.audience(name),
+        Accept::Client(name) => builder.client_id(name),
+        Accept::Party(name) => builder.authorized_party(name),
     }
 }
 

@@ -410,3 +410,153 @@ mod grpc {
         );
     }
 }
+
+/// A Keycloak access token of `issuer` for client `web`: realm roles, roles of client `api`,
+/// `acr` as given.
+fn keycloak_token(issuer: &Issuer, realm: &[&str], api: &[&str], acr: &str, azp: &str) -> String {
+    let now = support::now();
+    issuer.key.token(&json!({
+        "iss": issuer.server.base,
+        "exp": now + 300,
+        "iat": now - 5,
+        "sub": "0b6f5e2c",
+        "typ": "Bearer",
+        "azp": azp,
+        "aud": "account",
+        "acr": acr,
+        "preferred_username": "alice",
+        "scope": "openid api/read",
+        "realm_access": {"roles": realm},
+        "resource_access": {"api": {"roles": api}},
+    }))
+}
+
+#[tokio::test]
+async fn axum_api_profile_flags_read_nested_roles_azp_and_required_claims() {
+    let issuer = Issuer::start().await;
+    let api = Running::start(
+        "axum_api",
+        &[
+            "--issuer",
+            &issuer.server.base,
+            "--profile",
+            "keycloak",
+            "--groups-claim",
+            "realm_access.roles",
+            "--groups-claim",
+            "resource_access.api.roles",
+            "--authorized-party",
+            "web",
+            "--require-claim",
+            "acr=1",
+            "--require-claim=acr=2",
+            "--admin-group",
+            "admin",
+            "--addr",
+            "127.0.0.1:0",
+        ],
+    );
+    let http = reqwest::Client::new();
+    let get = |path: &str, token: String| http.get(api.url(path)).bearer_auth(token).send();
+
+    let admin = keycloak_token(&issuer, &["staff"], &["admin"], "1", "web");
+    let me = get("/me", admin.clone()).await.expect("GET");
+    assert_eq!(me.status(), StatusCode::OK);
+    let me: Value = serde_json::from_slice(&me.bytes().await.expect("body")).expect("JSON");
+    assert_eq!(me["groups"], json!(["staff", "admin"]));
+    assert_eq!(me["client_id"], "web");
+    assert_eq!(me["username"], "alice");
+    assert_eq!(me["scopes"], json!(["openid", "api/read"]));
+    assert_eq!(
+        get("/admin", admin).await.expect("GET").status(),
+        StatusCode::OK
+    );
+    let staff = keycloak_token(&issuer, &["staff"], &[], "2", "web");
+    assert_eq!(
+        get("/admin", staff).await.expect("GET").status(),
+        StatusCode::FORBIDDEN
+    );
+    for token in [
+        keycloak_token(&issuer, &["admin"], &[], "1", "cli"),
+        keycloak_token(&issuer, &["admin"], &[], "0", "web"),
+    ] {
+        let refused = get("/me", token).await.expect("GET");
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    }
+}
+
+#[test]
+fn axum_api_refuses_unknown_profiles_and_half_introspection() {
+    for (args, says) in [
+        (&["--profile", "ldap"][..], "--profile"),
+        (&["--scope-claim", "roles"][..], "--scope-claim"),
+        (&["--require-claim", "tid"][..], "NAME=VALUE"),
+        (
+            &["--introspect-url", "https://issuer.example/introspect"][..],
+            "--introspect-client",
+        ),
+    ] {
+        let mut all = vec!["--issuer", DEAD_ISSUER, "--audience", "a"];
+        all.extend_from_slice(args);
+        let (status, stderr) = exit_of("axum_api", &all);
+        assert_eq!(status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}
+
+#[cfg(feature = "mock")]
+#[tokio::test]
+async fn axum_api_introspects_opaque_tokens_at_the_issuer() {
+    let mock = tokengate::mock::MockIssuer::demo()
+        .start()
+        .await
+        .expect("mock");
+    let introspect = mock.introspection_endpoint();
+    let jwks = mock.jwks_uri();
+    let api = Running::start(
+        "axum_api",
+        &[
+            "--issuer",
+            mock.issuer(),
+            "--jwks-uri",
+            &jwks,
+            "--profile",
+            "cognito",
+            "--client-id",
+            "demo-backend",
+            "--introspect-url",
+            &introspect,
+            "--introspect-client",
+            "demo-backend:demo-backend-secret",
+            "--addr",
+            "127.0.0.1:0",
+        ],
+    );
+    let http = reqwest::Client::new();
+    let opaque = http
+        .get(api.url("/me"))
+        .bearer_auth("opaque-3f9a0c7d")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(opaque.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(mock.request_count("/oauth2/introspect"), 1);
+    let jwt = mock
+        .access_token()
+        .client("demo-backend")
+        .scopes(["api/read"])
+        .sign()
+        .expect("token");
+    let me = http
+        .get(api.url("/me"))
+        .bearer_auth(jwt)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(me.status(), StatusCode::OK);
+    assert_eq!(
+        mock.request_count("/oauth2/introspect"),
+        1,
+        "a JWT is verified locally"
+    );
+}
