@@ -669,6 +669,8 @@ pub(crate) struct Registered {
     pub(crate) token_use: Option<TokenUse>,
     pub(crate) scopes: NameSet,
     pub(crate) groups: NameSet,
+    /// `cnf.jkt`: the thumbprint of the DPoP key the token is bound to (RFC 9449 §6.1).
+    pub(crate) dpop_jkt: Option<Box<str>>,
 }
 
 impl Registered {
@@ -685,6 +687,7 @@ impl Registered {
             + opt(&self.username)
             + names(&self.scopes)
             + names(&self.groups)
+            + opt(&self.dpop_jkt)
     }
 }
 
@@ -782,6 +785,12 @@ impl<T> Claims<T> {
     /// for Cognito, `groups` for the generic profile, `realm_access.roles` for Keycloak…).
     pub fn groups(&self) -> &NameSet {
         &self.reg().groups
+    }
+
+    /// `cnf.jkt`: the RFC 7638 thumbprint of the DPoP key the token is bound to (RFC 9449
+    /// §6.1). When present, the layer accepted the token only with a proof signed by that key.
+    pub fn dpop_jkt(&self) -> Option<&str> {
+        self.reg().dpop_jkt.as_deref()
     }
 
     /// Your own claims.

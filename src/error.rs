@@ -12,6 +12,10 @@ pub enum ErrorCode {
     InvalidToken,
     /// `insufficient_scope`: the token is valid but lacks what the resource requires.
     InsufficientScope,
+    /// `invalid_dpop_proof` (RFC 9449 §7.1): the DPoP proof is missing or fails a check of §4.3.
+    InvalidDpopProof,
+    /// `use_dpop_nonce` (RFC 9449 §9): the proof must carry the nonce sent in `DPoP-Nonce`.
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -21,6 +25,8 @@ impl ErrorCode {
             Self::InvalidRequest => "invalid_request",
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }
@@ -98,6 +104,35 @@ pub enum AuthErrorKind {
     InactiveToken,
     /// The issuer's introspection endpoint cannot be reached right now.
     IntrospectionUnavailable,
+    /// The `DPoP` scheme was used without a `DPoP` proof header (RFC 9449 §7.1).
+    DpopProofMissing,
+    /// The DPoP proof is not a well-formed proof: two `DPoP` headers, too long, not a compact
+    /// JWS, `typ` not `dpop+jwt`, a required claim missing or malformed (RFC 9449 §4.2).
+    DpopProofMalformed,
+    /// The DPoP proof's `alg` is `none`, a MAC, unknown, or not allowed.
+    DpopProofAlgorithm,
+    /// The DPoP proof's `jwk` is missing, holds private members, or is no usable public key.
+    DpopProofKey,
+    /// The DPoP proof's signature does not verify with its `jwk`.
+    DpopProofSignature,
+    /// The DPoP proof's `htm` or `htu` is not this request's method or URI.
+    DpopProofMismatch,
+    /// The DPoP proof's `iat` is outside the accepted window.
+    DpopProofStale,
+    /// The DPoP proof's `jti` was seen before within its window: a replay.
+    DpopProofReplayed,
+    /// The DPoP proof's `ath` is not the hash of the access token presented with it.
+    DpopProofTokenHash,
+    /// The DPoP proof lacks the server's current nonce (RFC 9449 §9); the refusal carries one.
+    DpopNonceRequired,
+    /// The token's `cnf.jkt` is not the thumbprint of the proof's key.
+    DpopKeyMismatch,
+    /// A token sent with the `DPoP` scheme carries no `cnf.jkt`.
+    DpopTokenUnbound,
+    /// A DPoP-bound token (one with `cnf.jkt`) was sent as a bearer token (RFC 9449 §7.2).
+    DpopBoundTokenAsBearer,
+    /// The DPoP replay store cannot be reached, so a proof cannot be checked for replay.
+    ReplayStoreUnavailable,
 }
 
 impl AuthErrorKind {
@@ -105,19 +140,35 @@ impl AuthErrorKind {
     /// (a missing token, RFC 6750 §3.1) or the failure is not the client's (keys unavailable).
     pub const fn code(self) -> Option<ErrorCode> {
         match self {
-            Self::MissingToken | Self::KeysUnavailable | Self::IntrospectionUnavailable => None,
+            Self::MissingToken
+            | Self::KeysUnavailable
+            | Self::IntrospectionUnavailable
+            | Self::ReplayStoreUnavailable => None,
             Self::MalformedRequest => Some(ErrorCode::InvalidRequest),
             Self::InsufficientScope => Some(ErrorCode::InsufficientScope),
+            Self::DpopProofMissing
+            | Self::DpopProofMalformed
+            | Self::DpopProofAlgorithm
+            | Self::DpopProofKey
+            | Self::DpopProofSignature
+            | Self::DpopProofMismatch
+            | Self::DpopProofStale
+            | Self::DpopProofReplayed
+            | Self::DpopProofTokenHash => Some(ErrorCode::InvalidDpopProof),
+            Self::DpopNonceRequired => Some(ErrorCode::UseDpopNonce),
             _ => Some(ErrorCode::InvalidToken),
         }
     }
 
-    /// The HTTP status: 400, 401, 403, or 503 when keys or introspection are unavailable.
+    /// The HTTP status: 400, 401, 403, or 503 when keys, introspection or the DPoP replay
+    /// store are unavailable.
     pub const fn status(self) -> u16 {
         match self {
             Self::MalformedRequest => 400,
             Self::InsufficientScope => 403,
-            Self::KeysUnavailable | Self::IntrospectionUnavailable => 503,
+            Self::KeysUnavailable
+            | Self::IntrospectionUnavailable
+            | Self::ReplayStoreUnavailable => 503,
             _ => 401,
         }
     }
@@ -154,6 +205,20 @@ impl AuthErrorKind {
             Self::CheckFailed => "the token was refused by the service's checks",
             Self::InactiveToken => "the token is not active",
             Self::IntrospectionUnavailable => "the token cannot be checked right now",
+            Self::DpopProofMissing => "no DPoP proof was presented",
+            Self::DpopProofMalformed => "the DPoP proof is malformed",
+            Self::DpopProofAlgorithm => "the DPoP proof's signature algorithm is not accepted",
+            Self::DpopProofKey => "the DPoP proof's key is not an acceptable public key",
+            Self::DpopProofSignature => "the DPoP proof's signature is invalid",
+            Self::DpopProofMismatch => "the DPoP proof is for another method or URI",
+            Self::DpopProofStale => "the DPoP proof was issued outside the accepted window",
+            Self::DpopProofReplayed => "the DPoP proof was already used",
+            Self::DpopProofTokenHash => "the DPoP proof is for another access token",
+            Self::DpopNonceRequired => "the DPoP proof must carry the server's current nonce",
+            Self::DpopKeyMismatch => "the token is bound to another DPoP key",
+            Self::DpopTokenUnbound => "the token is not bound to a DPoP key",
+            Self::DpopBoundTokenAsBearer => "a DPoP-bound token must be sent with the DPoP scheme",
+            Self::ReplayStoreUnavailable => "DPoP replay detection is temporarily unavailable",
         }
     }
 }
@@ -235,8 +300,9 @@ impl AuthError {
         self
     }
 
-    /// Seconds after which a retry may succeed (for [`AuthErrorKind::KeysUnavailable`] and
-    /// [`AuthErrorKind::IntrospectionUnavailable`]).
+    /// Seconds after which a retry may succeed (for [`AuthErrorKind::KeysUnavailable`],
+    /// [`AuthErrorKind::IntrospectionUnavailable`] and
+    /// [`AuthErrorKind::ReplayStoreUnavailable`]).
     pub const fn retry_after(&self) -> Option<u64> {
         self.retry_after
     }

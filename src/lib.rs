@@ -31,6 +31,7 @@
 //! | `axum` | extractors for `Claims<T>` in handlers |
 //! | `tonic` | gRPC status mapping and per-method requirements |
 //! | `mock` | the test-mode, Cognito-shaped authorization server |
+//! | `redis` | `RedisReplayStore`: DPoP replay detection shared by every replica |
 //!
 //! None is needed for the core.
 #![forbid(unsafe_code)]
@@ -43,6 +44,7 @@ mod authorizer;
 pub mod axum;
 mod claims;
 mod clock;
+mod dpop;
 mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -62,6 +64,12 @@ pub use algorithm::{Algorithm, AlgorithmSet};
 pub use authorizer::{Authorizer, AuthorizerBuilder, VendorBuilder, builder};
 pub use claims::{ClaimPath, Claims, NameSet, TokenUse};
 pub use clock::{Clock, ManualClock, SystemClock};
+#[cfg(feature = "redis")]
+pub use dpop::RedisReplayStore;
+pub use dpop::{
+    DEFAULT_DPOP_IAT_WINDOW, DEFAULT_MAX_PROOF_LEN, DEFAULT_MAX_REPLAY_ENTRIES,
+    DEFAULT_NONCE_LIFETIME, Dpop, MemoryReplayStore, ReplayFuture, ReplayStore, ReplayStoreError,
+};
 pub use error::{AuthError, AuthErrorKind, Error, ErrorCode, ErrorKind};
 pub use introspect::{ClientAuth, Introspection, IntrospectionStats};
 pub use jwks::{KeySet, KeySetHealth, KeyStatus, RemoteJwks, SkippedKey, VerifyingKey};

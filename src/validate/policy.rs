@@ -116,6 +116,8 @@ struct Reads {
     markers: Box<[(&'static str, Slot)]>,
     present: Box<[(&'static str, Slot)]>,
     required: Box<[(Slot, &'static str)]>,
+    /// `cnf`, read whatever the profile: a DPoP-bound token must never pass as a bearer one.
+    cnf: Slot,
 }
 
 /// Every rule a token's header and claims must meet, besides its signature.
@@ -164,6 +166,7 @@ struct Read<'a> {
     tid: Option<Str<'a>>,
     typ: Option<Str<'a>>,
     id_marker: Option<&'static str>,
+    dpop_jkt: Option<Str<'a>>,
     scopes: NameSet,
     groups: NameSet,
     /// The first required claim that is missing or holds no accepted value.
@@ -261,6 +264,7 @@ impl Policy {
             tid: (profile.kind() == Kind::Entra || !parts.tenants.is_empty())
                 .then(|| plan.slot("tid")),
             typ: (profile.kind() == Kind::Keycloak).then(|| plan.slot("typ")),
+            cnf: plan.slot("cnf"),
             plan,
             scopes,
             groups,
@@ -354,6 +358,15 @@ impl Policy {
         let azp = optional(reads.azp, "azp")?;
         let tid = optional(reads.tid, "tid")?;
         let typ = optional(reads.typ, "typ")?;
+        // RFC 9449 §6.1: `cnf.jkt`; a `cnf` that is no object, or a `jkt` no string, is
+        // malformed rather than ignored (the token would pass as unbound).
+        let dpop_jkt = match raw.get(reads.cnf) {
+            None => None,
+            Some(cnf) => {
+                let jkt = navigate(cnf, &["jkt".into()]).map_err(|()| malformed("cnf"))?;
+                read_str(jkt, "cnf")?
+            }
+        };
         let id_marker = reads
             .markers
             .iter()
@@ -410,6 +423,7 @@ impl Policy {
             tid,
             typ,
             id_marker,
+            dpop_jkt,
             scopes: scopes.unwrap_or_default(),
             groups: NameSet::from_names(groups.iter().map(|g| &*g.0)),
             required,
@@ -565,6 +579,7 @@ impl Policy {
             },
             scopes: read.scopes,
             groups: read.groups,
+            dpop_jkt: owned(read.dpop_jkt.as_ref()),
         })
     }
 
