@@ -1,4 +1,5 @@
-//! Where the token comes from: `Authorization: Bearer` (RFC 6750 §2.1), and opt-in sources.
+//! Where the token comes from: `Authorization: Bearer` (RFC 6750 §2.1) or `DPoP` (RFC 9449
+//! §7.1) when the layer takes DPoP, and opt-in sources.
 
 use http::HeaderMap;
 use http::header::{AUTHORIZATION, COOKIE, HeaderName};
@@ -37,32 +38,66 @@ fn malformed() -> AuthError {
     AuthError::new(AuthErrorKind::MalformedRequest)
 }
 
-/// The bearer token of an `Authorization` header value; `None` for another scheme.
+/// How a token was presented.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    /// `Authorization: Bearer`, or an opt-in header or cookie: whoever holds it may use it.
+    Bearer,
+    /// `Authorization: DPoP`: only with a proof of the key it is bound to.
+    Dpop,
+}
+
+/// A token and how it came.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Credential<'h> {
+    pub(crate) token: &'h str,
+    pub(crate) scheme: Scheme,
+}
+
+/// The token of an `Authorization` header value; `None` for another scheme.
 ///
 /// RFC 6750 §3.1: a request "attempted using an unsupported authentication method" is
 /// answered as one without credentials (no error code), so `Basic …` is not a bearer token,
-/// not a malformed one. A `Bearer` credential that is not one b64token is malformed.
-fn from_authorization(value: &[u8]) -> Result<Option<&str>, AuthError> {
+/// not a malformed one; nor is `DPoP …` unless `dpop` says the layer takes it. A credential
+/// of a taken scheme that is not one b64token (RFC 9449 §7.1's token68, the same syntax) is
+/// malformed.
+fn from_authorization(value: &[u8], dpop: bool) -> Result<Option<Credential<'_>>, AuthError> {
     let value = std::str::from_utf8(value).map_err(|_| malformed())?;
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     // RFC 7235 §2.1: the scheme is case-insensitive; RFC 6750 §2.1: one b64token follows.
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else if dpop && scheme.eq_ignore_ascii_case("dpop") {
+        Scheme::Dpop
+    } else {
         return Ok(None);
-    }
+    };
     let token = rest.trim_start_matches(' ');
     if !is_b64token(token) {
         return Err(malformed());
     }
-    Ok(Some(token))
+    Ok(Some(Credential { token, scheme }))
 }
 
 impl TokenSource {
-    /// Finds the one token of the request: `None` when there is none, an `invalid_request`
-    /// error when there are two, or the header is malformed or names another scheme.
+    /// Finds the one bearer token of the request: `None` when there is none, an
+    /// `invalid_request` error when there are two, or the header is malformed.
+    #[cfg_attr(not(any(test, feature = "fuzzing")), allow(dead_code))]
     pub(crate) fn extract<'h>(&self, headers: &'h HeaderMap) -> Result<Option<&'h str>, AuthError> {
-        let mut found: Option<&'h str> = None;
-        let mut take = |token: &'h str| {
-            if found.replace(token).is_some() {
+        Ok(self.credential(headers, false)?.map(|c| c.token))
+    }
+
+    /// Finds the one credential of the request, `Authorization: DPoP` included when `dpop`:
+    /// `None` when there is none, an `invalid_request` error when there are two, or a header
+    /// is malformed.
+    pub(crate) fn credential<'h>(
+        &self,
+        headers: &'h HeaderMap,
+        dpop: bool,
+    ) -> Result<Option<Credential<'h>>, AuthError> {
+        let mut found: Option<Credential<'h>> = None;
+        let mut take = |credential: Credential<'h>| {
+            if found.replace(credential).is_some() {
                 Err(malformed())
             } else {
                 Ok(())
@@ -75,8 +110,8 @@ impl TokenSource {
             if authorizations.next().is_some() {
                 return Err(malformed());
             }
-            if let Some(token) = from_authorization(value.as_bytes())? {
-                take(token)?;
+            if let Some(credential) = from_authorization(value.as_bytes(), dpop)? {
+                take(credential)?;
             }
         }
         if let Some(name) = &self.header {
@@ -85,7 +120,10 @@ impl TokenSource {
                 if !is_b64token(token) {
                     return Err(malformed());
                 }
-                take(token)?;
+                take(Credential {
+                    token,
+                    scheme: Scheme::Bearer,
+                })?;
             }
         }
         if let Some(cookie_name) = &self.cookie {
@@ -100,7 +138,10 @@ impl TokenSource {
                         if !is_b64token(token) {
                             return Err(malformed());
                         }
-                        take(token)?;
+                        take(Credential {
+                            token,
+                            scheme: Scheme::Bearer,
+                        })?;
                     }
                 }
             }
@@ -182,6 +223,32 @@ mod tests {
         }
         let two = headers(&[("authorization", "Bearer a"), ("authorization", "Bearer b")]);
         assert_eq!(kind(source.extract(&two)), AuthErrorKind::MalformedRequest);
+    }
+
+    #[test]
+    fn dpop_scheme_is_a_credential_only_where_dpop_is_taken() {
+        let source = TokenSource::default();
+        for scheme in ["DPoP", "dpop", "DPOP"] {
+            let h = headers(&[("authorization", &format!("{scheme} abc.def.ghi"))]);
+            assert_eq!(source.credential(&h, false).expect("ok"), None);
+            assert_eq!(
+                source.credential(&h, true).expect("ok"),
+                Some(Credential {
+                    token: "abc.def.ghi",
+                    scheme: Scheme::Dpop
+                })
+            );
+        }
+        let bad = headers(&[("authorization", "DPoP a b")]);
+        assert_eq!(
+            source.credential(&bad, true).unwrap_err().kind(),
+            AuthErrorKind::MalformedRequest
+        );
+        let both = headers(&[("authorization", "Bearer a"), ("authorization", "DPoP a")]);
+        assert_eq!(
+            source.credential(&both, true).unwrap_err().kind(),
+            AuthErrorKind::MalformedRequest
+        );
     }
 
     #[test]

@@ -7,19 +7,21 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::header::HeaderName;
-use http::{Request, Response};
+use http::header::{CACHE_CONTROL, HeaderName};
+use http::{HeaderValue, Request, Response};
 use serde::de::DeserializeOwned;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::authorizer::Authorizer;
+use crate::dpop::{Dpop, Mode};
 use crate::error::{AuthError, AuthErrorKind};
-use crate::layer::respond::{ErrorBody, Responder, is_grpc};
+use crate::layer::respond::{ErrorBody, Responder, Schemes, is_grpc};
 use crate::layer::{AuthContext, ResponseBody};
-use crate::token::TokenSource;
+use crate::token::{Scheme, TokenSource};
 
-/// A tower layer that checks the bearer token of every request.
+/// A tower layer that checks the bearer token of every request, or its DPoP-bound token and
+/// proof with [`JwtAuthLayer::dpop`].
 ///
 /// On success the request gets the token's [`Claims<T>`](crate::Claims) in its extensions and
 /// goes on to the inner service. On failure the inner service is not called: an HTTP request
@@ -56,20 +58,64 @@ struct Config {
     authorizer: Authorizer,
     source: TokenSource,
     optional: bool,
+    /// For refusals before the scheme is known.
     responder: Arc<Responder>,
+    /// The same, for requests that presented a bearer token, then a DPoP one: their
+    /// scheme's challenge carries the error (RFC 9449 §7.2).
+    bearer_responder: Arc<Responder>,
+    dpop_responder: Arc<Responder>,
+    dpop: Option<Dpop>,
+}
+
+impl Config {
+    /// Derives the per-scheme responders from the base one.
+    fn sync_responders(&mut self) {
+        let base = Arc::make_mut(&mut self.responder);
+        base.schemes = match &self.dpop {
+            None => Schemes::Bearer,
+            Some(dpop) => {
+                let algs = dpop.algs().into_boxed_str();
+                match dpop.mode {
+                    Mode::Allowed => Schemes::Both { algs },
+                    Mode::Required => Schemes::Dpop { algs },
+                }
+            }
+        };
+        base.attempt = None;
+        let with = |scheme| {
+            let mut responder = (*self.responder).clone();
+            responder.attempt = Some(scheme);
+            Arc::new(responder)
+        };
+        self.bearer_responder = with(Scheme::Bearer);
+        self.dpop_responder = with(Scheme::Dpop);
+    }
+
+    fn responder_for(&self, scheme: Scheme) -> &Arc<Responder> {
+        match scheme {
+            Scheme::Bearer => &self.bearer_responder,
+            Scheme::Dpop => &self.dpop_responder,
+        }
+    }
 }
 
 impl JwtAuthLayer<()> {
     /// A layer validating tokens with `authorizer`; handlers get `Claims<()>` (registered
     /// claims only). Use [`JwtAuthLayer::claims`] to read your own claims too.
     pub fn new(authorizer: Authorizer) -> Self {
+        let responder = Arc::new(Responder::default());
+        let mut config = Config {
+            authorizer,
+            source: TokenSource::default(),
+            optional: false,
+            bearer_responder: Arc::clone(&responder),
+            dpop_responder: Arc::clone(&responder),
+            responder,
+            dpop: None,
+        };
+        config.sync_responders();
         Self {
-            config: Arc::new(Config {
-                authorizer,
-                source: TokenSource::default(),
-                optional: false,
-                responder: Arc::new(Responder::default()),
-            }),
+            config: Arc::new(config),
             _claims: PhantomData,
         }
     }
@@ -82,7 +128,10 @@ impl<T> JwtAuthLayer<T> {
     }
 
     fn edit_responder(self, f: impl FnOnce(&mut Responder)) -> Self {
-        self.edit(|c| f(Arc::make_mut(&mut c.responder)))
+        self.edit(|c| {
+            f(Arc::make_mut(&mut c.responder));
+            c.sync_responders();
+        })
     }
 
     /// Reads your own claims into `T` as well: handlers then extract `Claims<T>`.
@@ -129,6 +178,19 @@ impl<T> JwtAuthLayer<T> {
     pub fn optional(self) -> Self {
         self.edit(|c| c.optional = true)
     }
+
+    /// Takes DPoP-bound tokens (RFC 9449) as [`Dpop`] says: alongside bearer tokens
+    /// ([`Dpop::allowed`]) or only them ([`Dpop::required`]). Challenges then name the `DPoP`
+    /// scheme with the accepted `algs`.
+    ///
+    /// Without it the layer takes bearer tokens only, and refuses a DPoP-bound one (with a
+    /// `cnf.jkt` claim) presented as bearer.
+    pub fn dpop(self, dpop: Dpop) -> Self {
+        self.edit(|c| {
+            c.dpop = Some(dpop);
+            c.sync_responders();
+        })
+    }
 }
 
 impl<T> Clone for JwtAuthLayer<T> {
@@ -146,6 +208,7 @@ impl<T> fmt::Debug for JwtAuthLayer<T> {
             .field("authorizer", &self.config.authorizer)
             .field("optional", &self.config.optional)
             .field("responder", &self.config.responder)
+            .field("dpop", &self.config.dpop)
             .finish_non_exhaustive()
     }
 }
@@ -195,6 +258,9 @@ pub struct ResponseFuture<B, E> {
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
+/// RFC 9449 §8.1's response header.
+const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
+
 impl<B, E> Future for ResponseFuture<B, E> {
     type Output = Result<Response<ResponseBody<B>>, E>;
 
@@ -234,9 +300,17 @@ where
         ResponseFuture {
             inner: Box::pin(async move {
                 let grpc = is_grpc(request.headers());
+                let dpop = config.dpop.as_ref();
                 let refuse = |err: &AuthError| Ok(config.responder.respond(err, None, grpc));
-                let token = match config.source.extract(request.headers()) {
-                    Ok(Some(token)) => token,
+                let credential = match config.source.credential(request.headers(), dpop.is_some()) {
+                    // Where only DPoP is taken, a bearer token is an unsupported scheme.
+                    Ok(Some(c))
+                        if c.scheme == Scheme::Bearer
+                            && dpop.is_some_and(|d| d.mode == Mode::Required) =>
+                    {
+                        return refuse(&AuthError::new(AuthErrorKind::MissingToken));
+                    }
+                    Ok(Some(credential)) => credential,
                     Ok(None) if config.optional => {
                         request.extensions_mut().insert(AuthContext {
                             responder: Arc::clone(&config.responder),
@@ -250,20 +324,74 @@ where
                     Ok(None) => return refuse(&AuthError::new(AuthErrorKind::MissingToken)),
                     Err(err) => return refuse(&err),
                 };
-                let claims = match config.authorizer.authorize::<T>(token).await {
+                let responder = config.responder_for(credential.scheme);
+                let refuse = |err: &AuthError| {
+                    let mut response = responder.respond(err, None, grpc);
+                    // RFC 9449 §8: any refusal may hand a DPoP client the nonce to use.
+                    if credential.scheme == Scheme::Dpop
+                        && let Some(nonce) = dpop.and_then(Dpop::nonce_header)
+                    {
+                        response.headers_mut().insert(DPOP_NONCE, nonce);
+                    }
+                    Ok(response)
+                };
+                // The proof first: its checks are cheap and need no keys. It is checked on
+                // every request, whether or not the token is a cache hit.
+                let proof = match (credential.scheme, dpop) {
+                    (Scheme::Dpop, Some(dpop)) => match dpop.check_proof(
+                        request.method(),
+                        request.uri(),
+                        request.headers(),
+                        credential.token,
+                    ) {
+                        Ok(proof) => Some(proof),
+                        Err(err) => return refuse(&err),
+                    },
+                    _ => None,
+                };
+                let claims = match config.authorizer.authorize::<T>(credential.token).await {
                     Ok(claims) => claims,
                     Err(err) => return refuse(&err),
                 };
+                let mut renew_nonce = false;
+                match (&proof, dpop) {
+                    (Some(proof), Some(dpop)) => {
+                        if let Err(err) = Dpop::check_binding(proof, claims.dpop_jkt()) {
+                            return refuse(&err);
+                        }
+                        if let Err(err) = dpop.check_replay(proof).await {
+                            return refuse(&err);
+                        }
+                        renew_nonce = proof.renew_nonce;
+                    }
+                    // RFC 9449 §7.2: a DPoP-bound token is no bearer token.
+                    _ if claims.dpop_jkt().is_some() => {
+                        return refuse(&AuthError::claim(
+                            AuthErrorKind::DpopBoundTokenAsBearer,
+                            "cnf",
+                        ));
+                    }
+                    _ => {}
+                }
                 let extensions = request.extensions_mut();
                 extensions.insert(AuthContext {
-                    responder: Arc::clone(&config.responder),
+                    responder: Arc::clone(responder),
                     granted: Some(Arc::clone(claims.registered())),
                 });
                 extensions.insert(claims);
-                inner
-                    .call(request)
-                    .await
-                    .map(|r| r.map(ResponseBody::inner))
+                let response = inner.call(request).await;
+                if !renew_nonce {
+                    return response.map(|r| r.map(ResponseBody::inner));
+                }
+                // RFC 9449 §8.2: the next nonce rides on the success, uncacheable.
+                response.map(|mut r| {
+                    if let Some(nonce) = dpop.and_then(Dpop::nonce_header) {
+                        let headers = r.headers_mut();
+                        headers.insert(DPOP_NONCE, nonce);
+                        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                    }
+                    r.map(ResponseBody::inner)
+                })
             }),
         }
     }

@@ -1,4 +1,5 @@
-//! Rendering a rejection: RFC 6750 §3 for HTTP, a trailers-only response for gRPC.
+//! Rendering a rejection: RFC 6750 §3 (and RFC 9449 §7.1 for DPoP) for HTTP, a trailers-only
+//! response for gRPC.
 
 use std::fmt;
 use std::fmt::Write as _;
@@ -8,8 +9,9 @@ use bytes::Bytes;
 use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 
-use crate::error::{AuthError, AuthErrorKind};
+use crate::error::{AuthError, AuthErrorKind, ErrorCode};
 use crate::layer::ResponseBody;
+use crate::token::Scheme;
 
 type CustomBody = dyn Fn(&AuthError) -> (HeaderValue, Bytes) + Send + Sync;
 
@@ -62,6 +64,23 @@ pub(crate) struct Responder {
     pub(crate) realm: Option<Box<str>>,
     pub(crate) resource_metadata: Option<Box<str>>,
     pub(crate) body: ErrorBody,
+    /// The schemes challenged, with DPoP's `algs` (RFC 9449 §7.1).
+    pub(crate) schemes: Schemes,
+    /// How the refused request presented its token, when known: its scheme's challenge
+    /// carries the error (RFC 9449 §7.2); unknown, every challenge does.
+    pub(crate) attempt: Option<Scheme>,
+}
+
+/// The authentication schemes a layer challenges with.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Schemes {
+    /// `Bearer` only: no DPoP configured.
+    #[default]
+    Bearer,
+    /// `Bearer` and `DPoP algs="…"`.
+    Both { algs: Box<str> },
+    /// `DPoP algs="…"` only.
+    Dpop { algs: Box<str> },
 }
 
 impl Default for Responder {
@@ -70,7 +89,22 @@ impl Default for Responder {
             realm: Some("api".into()),
             resource_metadata: None,
             body: ErrorBody::Json,
+            schemes: Schemes::Bearer,
+            attempt: None,
         }
+    }
+}
+
+/// The scheme whose challenge a refusal belongs to whatever was attempted: DPoP's own errors
+/// to DPoP, a DPoP-bound token sent as bearer to Bearer.
+const fn scheme_of(kind: AuthErrorKind) -> Option<Scheme> {
+    match kind {
+        AuthErrorKind::DpopBoundTokenAsBearer => Some(Scheme::Bearer),
+        AuthErrorKind::DpopKeyMismatch | AuthErrorKind::DpopTokenUnbound => Some(Scheme::Dpop),
+        _ => match kind.code() {
+            Some(ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce) => Some(Scheme::Dpop),
+            _ => None,
+        },
     }
 }
 
@@ -94,14 +128,17 @@ pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
 pub(crate) const fn grpc_code(kind: AuthErrorKind) -> u16 {
     match kind {
         AuthErrorKind::InsufficientScope => 7,
-        AuthErrorKind::KeysUnavailable | AuthErrorKind::IntrospectionUnavailable => 14,
+        AuthErrorKind::KeysUnavailable
+        | AuthErrorKind::IntrospectionUnavailable
+        | AuthErrorKind::ReplayStoreUnavailable => 14,
         _ => 16,
     }
 }
 
-/// Appends `name="value"` to a challenge, escaping as RFC 9110 §5.6.4 quoted-string requires.
-fn param(challenge: &mut String, name: &str, value: &str) {
-    let sep = if challenge.len() > "Bearer".len() {
+/// Appends `name="value"` to the challenge that starts at `start` of `challenge`, escaping as
+/// RFC 9110 §5.6.4 quoted-string requires.
+fn param(challenge: &mut String, start: usize, name: &str, value: &str) {
+    let sep = if challenge[start..].contains('=') {
         ", "
     } else {
         " "
@@ -130,23 +167,61 @@ fn json_escape(out: &mut String, value: &str) {
 }
 
 impl Responder {
-    /// The `WWW-Authenticate` challenge for `err` (RFC 6750 §3, RFC 9728 §5.1).
+    /// The `WWW-Authenticate` value for `err` (RFC 6750 §3, RFC 9728 §5.1): one challenge
+    /// per accepted scheme (RFC 9449 §7.2), the error in the one the request attempted.
     pub(crate) fn challenge(&self, err: &AuthError, scope: Option<&str>) -> String {
-        let mut challenge = String::from("Bearer");
-        if let Some(realm) = &self.realm {
-            param(&mut challenge, "realm", realm);
+        let (bearer, dpop_algs) = match &self.schemes {
+            Schemes::Bearer => (true, None),
+            Schemes::Both { algs } => (true, Some(&**algs)),
+            Schemes::Dpop { algs } => (false, Some(&**algs)),
+        };
+        let blamed = scheme_of(err.kind()).or(self.attempt);
+        let mut challenge = String::new();
+        if bearer {
+            self.push_challenge(&mut challenge, "Bearer", err, scope, None, blamed);
         }
-        if let Some(code) = err.code() {
-            param(&mut challenge, "error", code.as_str());
-            param(&mut challenge, "error_description", err.description());
-        }
-        if let Some(scope) = scope {
-            param(&mut challenge, "scope", scope);
-        }
-        if let Some(url) = &self.resource_metadata {
-            param(&mut challenge, "resource_metadata", url);
+        if let Some(algs) = dpop_algs {
+            if !challenge.is_empty() {
+                challenge.push_str(", ");
+            }
+            self.push_challenge(&mut challenge, "DPoP", err, scope, Some(algs), blamed);
         }
         challenge
+    }
+
+    fn push_challenge(
+        &self,
+        out: &mut String,
+        scheme_name: &str,
+        err: &AuthError,
+        scope: Option<&str>,
+        algs: Option<&str>,
+        blamed: Option<Scheme>,
+    ) {
+        let start = out.len();
+        out.push_str(scheme_name);
+        let this = if algs.is_some() {
+            Scheme::Dpop
+        } else {
+            Scheme::Bearer
+        };
+        let carries_error = blamed.is_none_or(|b| b == this);
+        if let Some(realm) = &self.realm {
+            param(out, start, "realm", realm);
+        }
+        if carries_error && let Some(code) = err.code() {
+            param(out, start, "error", code.as_str());
+            param(out, start, "error_description", err.description());
+        }
+        if carries_error && let Some(scope) = scope {
+            param(out, start, "scope", scope);
+        }
+        if let Some(algs) = algs {
+            param(out, start, "algs", algs);
+        }
+        if let Some(url) = &self.resource_metadata {
+            param(out, start, "resource_metadata", url);
+        }
     }
 
     /// The response to a refused request, with the inner service's body type.

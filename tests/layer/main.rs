@@ -7,13 +7,22 @@
 //! drive the layer as a plain tower service (`ServiceExt::oneshot`) to show it works in any
 //! tower stack.
 
+#[path = "../support/dpop_client.rs"]
+mod dpop_client;
 #[path = "../support/jwks_server.rs"]
 mod jwks_server;
+#[cfg(feature = "redis")]
+#[path = "../support/redis_server.rs"]
+mod redis_server;
 #[path = "../support/mod.rs"]
 mod support;
 
 mod bodies;
 mod checks;
+mod dpop;
+mod dpop_hostile;
+#[cfg(feature = "redis")]
+mod dpop_redis;
 mod extractors;
 mod grpc;
 mod metadata;

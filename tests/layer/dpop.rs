@@ -1,0 +1,614 @@
+//! DPoP (RFC 9449) through `JwtAuthLayer` over loopback: the three modes, the challenges of
+//! §7.1–7.2, the token's binding, replays (also on verified-token cache hits), `htu` behind a
+//! proxy, server nonces, the replay store's outages, and gRPC.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use reqwest::RequestBuilder;
+use serde_json::json;
+use tokengate::{
+    Algorithm, AuthErrorKind, Claims, Dpop, JwtAuthLayer, ManualClock, MemoryReplayStore,
+    ReplayFuture, ReplayStore, ReplayStoreError, RequireScope,
+};
+
+use crate::dpop_client::DpopKey;
+use crate::support::now;
+use crate::{Hits, Reply, Server, authorizer, send, token, token_with};
+
+/// Every algorithm the default allowlist holds, as `algs` lists them.
+pub(crate) const ALGS: &str = "RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA";
+
+/// The client's DPoP key (ES256).
+pub(crate) fn client_key() -> &'static DpopKey {
+    static KEY: std::sync::OnceLock<DpopKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| DpopKey::generate(Algorithm::ES256))
+}
+
+/// A valid Cognito access token bound to `key` (`cnf.jkt`).
+pub(crate) fn bound_token(key: &DpopKey) -> String {
+    token_with(|claims| {
+        claims.insert("cnf".into(), json!({"jkt": key.jkt()}));
+    })
+}
+
+/// `/me` answering the bound key's thumbprint (or `-`), `POST /orders` needing `api/delete`;
+/// both count their calls.
+pub(crate) fn app(layer: JwtAuthLayer, hits: &Hits) -> Router {
+    let (me, orders) = (hits.clone(), hits.clone());
+    Router::new()
+        .route(
+            "/me",
+            get(move |claims: Claims| async move {
+                me.hit();
+                claims.dpop_jkt().unwrap_or("-").to_owned()
+            }),
+        )
+        .route(
+            "/orders",
+            post(move || async move {
+                orders.hit();
+                "created"
+            })
+            .route_layer(RequireScope::all(["api/delete"])),
+        )
+        .layer(layer)
+}
+
+pub(crate) async fn serve(layer: JwtAuthLayer) -> (Server, Hits) {
+    let hits = Hits::default();
+    (Server::start(app(layer, &hits)).await, hits)
+}
+
+/// `request` with `Authorization: DPoP <token>` and, when given, `DPoP: <proof>`.
+pub(crate) fn with_dpop(
+    request: RequestBuilder,
+    token: &str,
+    proof: Option<&str>,
+) -> RequestBuilder {
+    let request = request.header("authorization", format!("DPoP {token}"));
+    match proof {
+        Some(proof) => request.header("dpop", proof),
+        None => request,
+    }
+}
+
+/// `GET /me` with `token` and a fresh proof for it by `key`.
+pub(crate) async fn get_me(server: &Server, key: &DpopKey, token: &str) -> Reply {
+    let url = format!("{}/me", server.base);
+    let proof = key.proof("GET", &url, token);
+    send(with_dpop(server.get("/me"), token, Some(&proof))).await
+}
+
+/// The DPoP challenge of a refusal of `kind` (alone, as a `Dpop::required` layer sends it).
+pub(crate) fn dpop_challenge(kind: AuthErrorKind) -> String {
+    let code = kind.code().expect("an error code").as_str();
+    format!(
+        "DPoP realm=\"api\", error=\"{code}\", error_description=\"{}\", algs=\"{ALGS}\"",
+        kind.description()
+    )
+}
+
+#[tokio::test]
+async fn required_mode_serves_a_bound_token_with_a_fresh_proof() {
+    let (server, hits) = serve(JwtAuthLayer::new(authorizer()).dpop(Dpop::required())).await;
+    let key = client_key();
+    let token = bound_token(key);
+    let reply = get_me(&server, key, &token).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.body, key.jkt(), "the handler sees the binding");
+    // Another proof, another request: the same token keeps working.
+    assert_eq!(get_me(&server, key, &token).await.status, 200);
+    assert_eq!(hits.count(), 2);
+}
+
+#[tokio::test]
+async fn required_mode_challenges_with_dpop_only_and_takes_no_bearer_token() {
+    let (server, hits) = serve(JwtAuthLayer::new(authorizer()).dpop(Dpop::required())).await;
+    let reply = send(server.get("/me")).await;
+    assert_eq!(reply.status, 401);
+    let no_error = format!("DPoP realm=\"api\", algs=\"{ALGS}\"");
+    assert_eq!(reply.www_authenticate(), Some(no_error.as_str()));
+    // A bearer token is an unsupported scheme here: no credential (RFC 6750 §3.1).
+    let reply = server.get_with("/me", &token()).await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.www_authenticate(), Some(no_error.as_str()));
+    assert_eq!(hits.count(), 0);
+}
+
+#[tokio::test]
+async fn allowed_mode_takes_both_schemes_and_challenges_with_both() {
+    let (server, hits) = serve(JwtAuthLayer::new(authorizer()).dpop(Dpop::allowed())).await;
+    let reply = send(server.get("/me")).await;
+    assert_eq!(reply.status, 401);
+    // RFC 9449 §7.2, Figure 17: no credential, no error in either challenge.
+    assert_eq!(
+        reply.www_authenticate(),
+        Some(format!("Bearer realm=\"api\", DPoP realm=\"api\", algs=\"{ALGS}\"").as_str())
+    );
+    let reply = server.get_with("/me", &token()).await;
+    assert_eq!(reply.status, 200, "an unbound bearer token: {reply:?}");
+    assert_eq!(reply.body, "-");
+    let key = client_key();
+    let reply = get_me(&server, key, &bound_token(key)).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(hits.count(), 2);
+
+    // Figure 18: a bearer attempt gets its error on the Bearer challenge only.
+    let reply = server.get_with("/me", "not-a-jwt").await;
+    assert_eq!(
+        reply.www_authenticate(),
+        Some(
+            format!(
+                "Bearer realm=\"api\", error=\"invalid_token\", error_description=\"{}\", \
+                 DPoP realm=\"api\", algs=\"{ALGS}\"",
+                AuthErrorKind::Malformed.description()
+            )
+            .as_str()
+        )
+    );
+    // A DPoP attempt gets it on the DPoP challenge only.
+    let reply = send(with_dpop(server.get("/me"), "not-a-jwt", None)).await;
+    assert_eq!(
+        reply.www_authenticate(),
+        Some(
+            format!(
+                "Bearer realm=\"api\", DPoP realm=\"api\", error=\"invalid_dpop_proof\", \
+                 error_description=\"{}\", algs=\"{ALGS}\"",
+                AuthErrorKind::DpopProofMissing.description()
+            )
+            .as_str()
+        )
+    );
+    // Figure 19: two Authorization fields are ambiguous, so both challenges carry the error.
+    let reply = send(
+        server
+            .get("/me")
+            .header("authorization", format!("Bearer {}", token()))
+            .header("authorization", format!("DPoP {}", token())),
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+    let description = AuthErrorKind::MalformedRequest.description();
+    assert_eq!(
+        reply.www_authenticate(),
+        Some(
+            format!(
+                "Bearer realm=\"api\", error=\"invalid_request\", error_description=\"{description}\", \
+                 DPoP realm=\"api\", error=\"invalid_request\", error_description=\"{description}\", \
+                 algs=\"{ALGS}\""
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(hits.count(), 2);
+}
+
+#[tokio::test]
+async fn a_bound_token_sent_as_bearer_is_refused_in_every_mode() {
+    let key = client_key();
+    let bound = bound_token(key);
+    let kind = AuthErrorKind::DpopBoundTokenAsBearer;
+    for (layer, challenge) in [
+        (
+            JwtAuthLayer::new(authorizer()),
+            crate::invalid_token_challenge(kind),
+        ),
+        (
+            JwtAuthLayer::new(authorizer()).dpop(Dpop::allowed()),
+            format!(
+                "Bearer realm=\"api\", error=\"invalid_token\", error_description=\"{}\", \
+                 DPoP realm=\"api\", algs=\"{ALGS}\"",
+                kind.description()
+            ),
+        ),
+    ] {
+        let (server, hits) = serve(layer).await;
+        let reply = server.get_with("/me", &bound).await;
+        assert_eq!(reply.status, 401);
+        assert_eq!(reply.www_authenticate(), Some(challenge.as_str()));
+        reply.assert_error_body("invalid_token", kind.description());
+        assert_eq!(hits.count(), 0);
+    }
+}
+
+#[tokio::test]
+async fn a_bearer_only_layer_reads_the_dpop_scheme_as_no_credential() {
+    let (server, hits) = serve(JwtAuthLayer::new(authorizer())).await;
+    let key = client_key();
+    let token = bound_token(key);
+    let reply = get_me(&server, key, &token).await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.www_authenticate(), Some(crate::NO_TOKEN_CHALLENGE));
+    assert_eq!(hits.count(), 0);
+}
+
+#[tokio::test]
+async fn the_token_must_be_bound_to_the_proofs_key() {
+    let (server, hits) = serve(JwtAuthLayer::new(authorizer()).dpop(Dpop::required())).await;
+    let key = client_key();
+    // Unbound token with the DPoP scheme.
+    let unbound = token();
+    let reply = get_me(&server, key, &unbound).await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(
+        reply.www_authenticate(),
+        Some(dpop_challenge(AuthErrorKind::DpopTokenUnbound).as_str())
+    );
+    // Bound to another key: RFC 9449 Figure 16's refusal.
+    let thief = DpopKey::generate(Algorithm::ES256);
+    let reply = get_me(&server, &thief, &bound_token(key)).await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(
+        reply.www_authenticate(),
+        Some(dpop_challenge(AuthErrorKind::DpopKeyMismatch).as_str())
+    );
+    reply.assert_error_body(
+        "invalid_token",
+        AuthErrorKind::DpopKeyMismatch.description(),
+    );
+    assert_eq!(hits.count(), 0);
+}
+
+#[tokio::test]
+async fn every_algorithm_family_can_sign_proofs() {
+    let (server, hits) = serve(JwtAuthLayer::new(authorizer()).dpop(Dpop::required())).await;
+    for alg in [Algorithm::ES384, Algorithm::EdDSA, Algorithm::PS256] {
+        let key = DpopKey::generate(alg);
+        let reply = get_me(&server, &key, &bound_token(&key)).await;
+        assert_eq!(reply.status, 200, "{alg}: {reply:?}");
+    }
+    assert_eq!(hits.count(), 3);
+}
+
+#[tokio::test]
+async fn a_replayed_proof_is_refused_even_when_the_token_is_a_cache_hit() {
+    let (server, hits) = serve(JwtAuthLayer::new(authorizer()).dpop(Dpop::required())).await;
+    let key = client_key();
+    let token = bound_token(key);
+    let url = format!("{}/me", server.base);
+    let proof = key.proof("GET", &url, &token);
+    let first = send(with_dpop(server.get("/me"), &token, Some(&proof))).await;
+    assert_eq!(first.status, 200);
+    // Same token (now in the verified-token cache), same proof: a replay.
+    let again = send(with_dpop(server.get("/me"), &token, Some(&proof))).await;
+    assert_eq!(again.status, 401);
+    assert_eq!(
+        again.www_authenticate(),
+        Some(dpop_challenge(AuthErrorKind::DpopProofReplayed).as_str())
+    );
+    // A cache hit still has its proof checked: another method's proof is refused.
+    let wrong = key.proof("POST", &url, &token);
+    let reply = send(with_dpop(server.get("/me"), &token, Some(&wrong))).await;
+    assert_eq!(
+        reply.www_authenticate(),
+        Some(dpop_challenge(AuthErrorKind::DpopProofMismatch).as_str())
+    );
+    assert_eq!(get_me(&server, key, &token).await.status, 200);
+    assert_eq!(hits.count(), 2);
+}
+
+#[tokio::test]
+async fn only_a_request_that_passes_everything_uses_up_its_proof() {
+    let (server, hits) = serve(JwtAuthLayer::new(authorizer()).dpop(Dpop::required())).await;
+    let key = client_key();
+    let token = bound_token(key);
+    let url = format!("{}/orders", server.base);
+    let proof = key.proof("POST", &url, &token);
+    // Refused by the route's scope requirement after the layer let it through: it was used.
+    let reply = send(with_dpop(server.post("/orders"), &token, Some(&proof))).await;
+    assert_eq!(reply.status, 403);
+    // RFC 9449 §7.1: the scope refusal is a DPoP challenge too.
+    assert_eq!(
+        reply.www_authenticate(),
+        Some(
+            format!(
+                "DPoP realm=\"api\", error=\"insufficient_scope\", error_description=\"{}\", \
+                 scope=\"api/delete\", algs=\"{ALGS}\"",
+                AuthErrorKind::InsufficientScope.description()
+            )
+            .as_str()
+        )
+    );
+    // It passed the layer, so it is used up, whatever the route then said.
+    let reply = send(with_dpop(server.post("/orders"), &token, Some(&proof))).await;
+    assert_eq!(
+        reply.www_authenticate(),
+        Some(dpop_challenge(AuthErrorKind::DpopProofReplayed).as_str())
+    );
+    // A proof refused for its method never reached the store: fixed, it passes.
+    let me = format!("{}/me", server.base);
+    let jti_reused = key.proof_with("POST", &me, &token, |p| {
+        p.claims["jti"] = json!("one-jti");
+    });
+    let reply = send(with_dpop(server.get("/me"), &token, Some(&jti_reused))).await;
+    assert_eq!(reply.status, 401);
+    let fixed = key.proof_with("GET", &me, &token, |p| p.claims["jti"] = json!("one-jti"));
+    let reply = send(with_dpop(server.get("/me"), &token, Some(&fixed))).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(hits.count(), 1);
+}
+
+#[tokio::test]
+async fn htu_is_compared_after_normalisation() {
+    let (server, hits) = serve(JwtAuthLayer::new(authorizer()).dpop(Dpop::required())).await;
+    let key = client_key();
+    let token = bound_token(key);
+    let port = server.base.rsplit(':').next().expect("port");
+    for htu in [
+        format!("HTTP://127.0.0.1:{port}/me"),
+        format!("http://127.0.0.1:{port}/me?page=2#top"),
+        format!("http://127.0.0.1:{port}/./%6De"),
+    ] {
+        let proof = key.proof("GET", &htu, &token);
+        let reply = send(with_dpop(server.get("/me"), &token, Some(&proof))).await;
+        assert_eq!(reply.status, 200, "{htu}: {reply:?}");
+    }
+    for htu in [
+        format!("https://127.0.0.1:{port}/me"),
+        format!("http://127.0.0.1:{port}/me/"),
+        format!("http://localhost:{port}/me"),
+        "/me".to_owned(),
+    ] {
+        let proof = key.proof("GET", &htu, &token);
+        let reply = send(with_dpop(server.get("/me"), &token, Some(&proof))).await;
+        assert_eq!(reply.status, 401, "{htu}");
+    }
+    assert_eq!(hits.count(), 3);
+}
+
+#[tokio::test]
+async fn behind_a_proxy_htu_is_the_public_url_and_the_path() {
+    let dpop = Dpop::required()
+        .public_url("https://api.example.com/v1")
+        .expect("public url");
+    let (server, hits) = serve(JwtAuthLayer::new(authorizer()).dpop(dpop)).await;
+    let key = client_key();
+    let token = bound_token(key);
+    let public = key.proof("GET", "https://API.example.com:443/v1/me", &token);
+    let reply = send(with_dpop(server.get("/me"), &token, Some(&public))).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    // The address the proxy reached us at is not what the client signed.
+    let local = key.proof("GET", &format!("{}/me", server.base), &token);
+    let reply = send(with_dpop(server.get("/me"), &token, Some(&local))).await;
+    assert_eq!(
+        reply.www_authenticate(),
+        Some(dpop_challenge(AuthErrorKind::DpopProofMismatch).as_str())
+    );
+    assert_eq!(hits.count(), 1);
+    assert!(
+        Dpop::required()
+            .public_url("https://api.example.com/?q=1")
+            .is_err()
+    );
+    assert!(Dpop::required().public_url("api.example.com").is_err());
+}
+
+#[tokio::test]
+async fn server_nonces_are_handed_out_required_and_renewed() {
+    let clock = ManualClock::new(now());
+    let dpop = Dpop::required()
+        .clock(clock.clone())
+        .nonce_lifetime(Duration::from_secs(300))
+        .require_nonce([42u8; 32])
+        .expect("secret");
+    let (server, hits) = serve(JwtAuthLayer::new(authorizer()).dpop(dpop)).await;
+    let key = client_key();
+    let token = bound_token(key);
+    let url = format!("{}/me", server.base);
+    let proof_with_nonce = |nonce: &str| {
+        let (nonce, iat) = (nonce.to_owned(), clock.now_secs());
+        key.proof_with("GET", &url, &token, move |p| {
+            p.claims["nonce"] = json!(nonce);
+            p.claims["iat"] = json!(iat);
+        })
+    };
+
+    // RFC 9449 §9, Figure 24: no nonce → use_dpop_nonce and one to use.
+    let reply = get_me_at(&server, key, &token, &clock).await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(
+        reply.www_authenticate(),
+        Some(dpop_challenge(AuthErrorKind::DpopNonceRequired).as_str())
+    );
+    let nonce = reply.header("dpop-nonce").expect("a nonce").to_owned();
+    let reply = send(with_dpop(
+        server.get("/me"),
+        &token,
+        Some(&proof_with_nonce(&nonce)),
+    ))
+    .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.header("dpop-nonce"), None, "still current");
+
+    // One lifetime on: still accepted, and the next nonce rides on the 200 (§8.2).
+    clock.advance(300);
+    let reply = send(with_dpop(
+        server.get("/me"),
+        &token,
+        Some(&proof_with_nonce(&nonce)),
+    ))
+    .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let next = reply
+        .header("dpop-nonce")
+        .expect("the next nonce")
+        .to_owned();
+    assert_ne!(next, nonce);
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+
+    // Two lifetimes on: refused, with the current nonce.
+    clock.advance(300);
+    let reply = send(with_dpop(
+        server.get("/me"),
+        &token,
+        Some(&proof_with_nonce(&nonce)),
+    ))
+    .await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(
+        reply.www_authenticate(),
+        Some(dpop_challenge(AuthErrorKind::DpopNonceRequired).as_str())
+    );
+    assert!(reply.header("dpop-nonce").is_some());
+    // A made-up nonce is no nonce.
+    let reply = send(with_dpop(
+        server.get("/me"),
+        &token,
+        Some(&proof_with_nonce("made-up")),
+    ))
+    .await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(hits.count(), 2);
+    assert!(Dpop::required().require_nonce(b"too short").is_err());
+}
+
+/// `GET /me` with a proof whose `iat` is the manual clock's time.
+async fn get_me_at(server: &Server, key: &DpopKey, token: &str, clock: &ManualClock) -> Reply {
+    let url = format!("{}/me", server.base);
+    let proof = key.proof_with("GET", &url, token, |p| {
+        p.claims["iat"] = json!(clock.now_secs());
+    });
+    send(with_dpop(server.get("/me"), token, Some(&proof))).await
+}
+
+trait NowSecs {
+    fn now_secs(&self) -> u64;
+}
+
+impl NowSecs for ManualClock {
+    fn now_secs(&self) -> u64 {
+        tokengate::Clock::now_unix(self)
+    }
+}
+
+#[tokio::test]
+async fn the_iat_window_follows_the_layers_clock() {
+    let clock = ManualClock::new(now());
+    let dpop = Dpop::required()
+        .clock(clock.clone())
+        .iat_window(Duration::from_secs(10));
+    let (server, hits) = serve(JwtAuthLayer::new(authorizer()).dpop(dpop)).await;
+    let key = client_key();
+    let token = bound_token(key);
+    assert_eq!(get_me_at(&server, key, &token, &clock).await.status, 200);
+    let url = format!("{}/me", server.base);
+    let made_now = key.proof("GET", &url, &token);
+    clock.advance(11);
+    let reply = send(with_dpop(server.get("/me"), &token, Some(&made_now))).await;
+    assert_eq!(
+        reply.www_authenticate(),
+        Some(dpop_challenge(AuthErrorKind::DpopProofStale).as_str())
+    );
+    assert_eq!(hits.count(), 1);
+}
+
+/// A replay store that cannot answer.
+#[derive(Debug)]
+struct DownStore;
+
+impl ReplayStore for DownStore {
+    fn first_use<'a>(&'a self, _key: &'a [u8; 32], _ttl: Duration) -> ReplayFuture<'a> {
+        Box::pin(async { Err(ReplayStoreError::new("connection refused")) })
+    }
+}
+
+#[tokio::test]
+async fn an_unavailable_replay_store_is_503_unless_told_to_skip_the_check() {
+    let (server, hits) =
+        serve(JwtAuthLayer::new(authorizer()).dpop(Dpop::required().replay_store(DownStore))).await;
+    let key = client_key();
+    let token = bound_token(key);
+    let reply = get_me(&server, key, &token).await;
+    assert_eq!(reply.status, 503);
+    assert_eq!(reply.header("retry-after"), Some("1"));
+    assert_eq!(reply.www_authenticate(), None);
+    reply.assert_error_body(
+        "temporarily_unavailable",
+        AuthErrorKind::ReplayStoreUnavailable.description(),
+    );
+    assert_eq!(hits.count(), 0);
+
+    let skipping = Dpop::required()
+        .replay_store(DownStore)
+        .skip_replay_check_when_store_unavailable();
+    let (server, hits) = serve(JwtAuthLayer::new(authorizer()).dpop(skipping)).await;
+    assert_eq!(get_me(&server, key, &token).await.status, 200);
+    assert_eq!(hits.count(), 1);
+}
+
+#[tokio::test]
+async fn a_full_memory_store_refuses_new_proofs_rather_than_forgetting_old_ones() {
+    let store = Arc::new(MemoryReplayStore::with_max_entries(2));
+    let dpop = Dpop::required().shared_replay_store(store.clone());
+    let (server, _hits) = serve(JwtAuthLayer::new(authorizer()).dpop(dpop)).await;
+    let key = client_key();
+    let token = bound_token(key);
+    assert_eq!(get_me(&server, key, &token).await.status, 200);
+    assert_eq!(get_me(&server, key, &token).await.status, 200);
+    assert_eq!(get_me(&server, key, &token).await.status, 503);
+    assert_eq!(store.len(), 2);
+}
+
+#[tokio::test]
+async fn grpc_requests_get_grpc_statuses_for_dpop_refusals() {
+    let hits = Hits::default();
+    let app = Router::new()
+        .route(
+            "/orders.v1.Orders/List",
+            post({
+                let hits = hits.clone();
+                move || async move {
+                    hits.hit();
+                    (
+                        [("content-type", "application/grpc"), ("grpc-status", "0")],
+                        "",
+                    )
+                }
+            }),
+        )
+        .layer(JwtAuthLayer::new(authorizer()).dpop(Dpop::required()));
+    let server = Server::start(app).await;
+    let key = client_key();
+    let token = bound_token(key);
+    let url = format!("{}/orders.v1.Orders/List", server.base);
+    let call = |proof: Option<String>| {
+        let request = server
+            .post("/orders.v1.Orders/List")
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .body(vec![0u8, 0, 0, 0, 0]);
+        send(with_dpop(request, &token, proof.as_deref()))
+    };
+    let reply = call(Some(key.proof("POST", &url, &token))).await;
+    assert_eq!(reply.header("grpc-status"), Some("0"), "{reply:?}");
+    for (proof, kind) in [
+        (None, AuthErrorKind::DpopProofMissing),
+        (
+            Some(key.proof("GET", &url, &token)),
+            AuthErrorKind::DpopProofMismatch,
+        ),
+    ] {
+        let reply = call(proof).await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.header("grpc-status"), Some("16"), "{kind:?}");
+        assert_eq!(reply.header("grpc-message"), Some(kind.description()));
+    }
+    let down = Router::new()
+        .route("/orders.v1.Orders/List", post(|| async { "" }))
+        .layer(JwtAuthLayer::new(authorizer()).dpop(Dpop::required().replay_store(DownStore)));
+    let down = Server::start(down).await;
+    let url = format!("{}/orders.v1.Orders/List", down.base);
+    let reply = send(with_dpop(
+        down.post("/orders.v1.Orders/List")
+            .header("content-type", "application/grpc")
+            .body(vec![0u8, 0, 0, 0, 0]),
+        &token,
+        Some(&key.proof("POST", &url, &token)),
+    ))
+    .await;
+    assert_eq!(reply.header("grpc-status"), Some("14"));
+    assert_eq!(hits.count(), 1);
+}
