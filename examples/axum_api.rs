@@ -7,6 +7,7 @@
 //!     [--profile P] [--token-use access|id] [--groups-claim PATH]... [--scope-claim NAME]...
 //!     [--require-claim NAME=VALUE]... [--introspect-url URL --introspect-client ID:SECRET]
 //!     [--read-scope S] [--write-scope S] [--admin-group G] [--addr A]
+//!     [--dpop off|allowed|required] [--dpop-redis URL] [--public-url URL]
 //! ```
 //!
 //! | route | needs |
@@ -25,6 +26,12 @@
 //! URL), `--scope-claim` scopes from `scope`, `scp` or `permissions`; `--require-claim tid=…`
 //! requires a value (repeat a name for any-of); `--authorized-party` checks `azp`.
 //!
+//! `--dpop allowed` also takes DPoP-bound tokens (RFC 9449) with their proofs, `--dpop required`
+//! only those; `--dpop-redis URL` keeps seen proofs in Redis so replicas share replay
+//! detection (in memory otherwise). `--public-url` is the external base URL clients call (what
+//! a proof's `htu` is compared with, and the metadata's `resource`), for a service behind a
+//! proxy.
+//!
 //! Keys come from `--jwks-uri`, or by discovery from the issuer. With `--introspect-url` (and
 //! `--introspect-client ID:SECRET`, sent with HTTP Basic), a token that is not a JWT is checked
 //! at that RFC 7662 endpoint. The server starts even when the issuer is down: requests then get
@@ -37,9 +44,10 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
+use tokengate::JwtAuthLayer;
 use tokengate::ScopeClaim;
 use tokengate::builder::AudienceSet;
-use tokengate::{Authorizer, AuthorizerBuilder, Claims, ClientAuth, Introspection, JwtAuthLayer};
+use tokengate::{Authorizer, AuthorizerBuilder, Claims, ClientAuth, Dpop, Introspection};
 use tokengate::{Profile, ProtectedResourceMetadata, RemoteJwks, RequireGroup, RequireScope};
 
 const USAGE: &str = "usage: axum_api --issuer URL [--jwks-uri URL]
@@ -48,6 +56,7 @@ const USAGE: &str = "usage: axum_api --issuer URL [--jwks-uri URL]
        [--token-use access|id] [--groups-claim PATH]... [--scope-claim scope|scp|permissions]...
        [--require-claim NAME=VALUE]... [--introspect-url URL --introspect-client ID:SECRET]
        [--read-scope S] [--write-scope S] [--admin-group G] [--addr A]
+       [--dpop off|allowed|required] [--dpop-redis URL] [--public-url URL]
 One of --audience, --client-id, --authorized-party or --no-audience-check is required.
 ";
 
@@ -84,6 +93,8 @@ struct Args {
     write_scope: String,
     admin_group: String,
     addr: String,
+    dpop: Option<Dpop>,
+    public_url: Option<String>,
 }
 
 /// What the audience check accepts: an audience, a client id or an authorized party.
@@ -100,6 +111,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     let (mut introspect_url, mut introspect_client) = (None, None);
     let mut scopes = ["api/read".to_owned(), "api/write".to_owned()];
     let (mut admin_group, mut addr) = ("admins".to_owned(), "127.0.0.1:8080".to_owned());
+    let (mut dpop_mode, mut dpop_redis, mut public_url) = (None, None, None);
     while let Some(arg) = argv.next() {
         let (flag, mut inline) = match arg.split_once('=') {
             Some((flag, value)) if flag.starts_with("--") => {
@@ -143,6 +155,9 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--write-scope" => scopes[1] = value()?,
             "--admin-group" => admin_group = value()?,
             "--addr" => addr = value()?,
+            "--dpop" => dpop_mode = Some(value()?),
+            "--dpop-redis" => dpop_redis = Some(value()?),
+            "--public-url" => public_url = Some(value()?),
             _ => return Err(format!("unknown argument `{flag}`")),
         }
     }
@@ -207,6 +222,11 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         builder = accept(builder, next);
     }
     let [read_scope, write_scope] = scopes;
+    let dpop = dpop_config(
+        dpop_mode.as_deref(),
+        dpop_redis.as_deref(),
+        public_url.as_deref(),
+    )?;
     Ok(Args {
         authorizer: builder.build(),
         issuer,
@@ -214,7 +234,40 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         write_scope,
         admin_group,
         addr,
+        dpop,
+        public_url,
     })
+}
+
+/// `--dpop`, `--dpop-redis` and `--public-url` as a [`Dpop`] configuration (`None`: bearer only).
+fn dpop_config(
+    mode: Option<&str>,
+    redis: Option<&str>,
+    public_url: Option<&str>,
+) -> Result<Option<Dpop>, String> {
+    let dpop = match mode {
+        None | Some("off") if redis.is_some() => {
+            return Err("--dpop-redis needs --dpop allowed or required".into());
+        }
+        None | Some("off") => return Ok(None),
+        Some("allowed") => Dpop::allowed(),
+        Some("required") => Dpop::required(),
+        Some(other) => return Err(format!("--dpop is off, allowed or required, not `{other}`")),
+    };
+    let dpop = match public_url {
+        Some(url) => dpop.public_url(url).map_err(|e| e.to_string())?,
+        None => dpop,
+    };
+    match redis {
+        None => Ok(Some(dpop)),
+        #[cfg(feature = "redis")]
+        Some(url) => {
+            let store = tokengate::RedisReplayStore::new(url).map_err(|e| e.to_string())?;
+            Ok(Some(dpop.replay_store(store)))
+        }
+        #[cfg(not(feature = "redis"))]
+        Some(_) => Err("--dpop-redis needs the `redis` feature (--all-features)".into()),
+    }
 }
 
 /// Adds an accepted audience, client id or authorized party.
@@ -233,12 +286,18 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(&args.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
-    let base = format!("http://{}", listener.local_addr()?);
+    let base = match &args.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => format!("http://{}", listener.local_addr()?),
+    };
     let metadata = ProtectedResourceMetadata::new(&base)
         .authorization_server(&args.issuer)
         .scopes([&args.read_scope, &args.write_scope]);
-    let auth = JwtAuthLayer::new(args.authorizer.clone())
+    let mut auth = JwtAuthLayer::new(args.authorizer.clone())
         .resource_metadata(format!("{base}{}", ProtectedResourceMetadata::PATH));
+    if let Some(dpop) = args.dpop {
+        auth = auth.dpop(dpop);
+    }
 
     // `route_layer`: the token check runs only on these routes, so unknown paths stay 404.
     let protected = Router::new()
@@ -261,7 +320,7 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .route_service(ProtectedResourceMetadata::PATH, metadata.service())
         .merge(protected);
 
-    println!("listening on {base}");
+    println!("listening on http://{}", listener.local_addr()?);
     std::io::stdout().flush()?;
     // Fetch keys now rather than on the first request, but never hold the startup on it.
     let authorizer = args.authorizer;

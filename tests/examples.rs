@@ -1,8 +1,13 @@
 //! The service examples, run as the programs they are: built with cargo, started on a free
 //! port, and driven over HTTP and gRPC.
 
+#[path = "support/dpop_client.rs"]
+mod dpop_client;
 #[path = "support/jwks_server.rs"]
 mod jwks_server;
+#[cfg(feature = "redis")]
+#[path = "support/redis_server.rs"]
+mod redis_server;
 #[path = "support/mod.rs"]
 mod support;
 
@@ -35,6 +40,9 @@ fn executables() -> &'static HashMap<String, PathBuf> {
         let mut features = vec!["axum", "tonic"];
         if cfg!(feature = "mock") {
             features.push("mock");
+        }
+        if cfg!(feature = "redis") {
+            features.push("redis");
         }
         let output = Command::new(env!("CARGO"))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -311,6 +319,114 @@ async fn axum_api_enforces_scopes_and_groups() {
         .await
         .expect("GET");
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn axum_api_takes_dpop_bound_tokens_with_the_dpop_flags() {
+    let issuer = Issuer::start().await;
+    let public = "https://orders.example.com";
+    #[cfg(feature = "redis")]
+    let redis = redis_server::RedisServer::start("axum_api_takes_dpop_bound_tokens");
+    #[allow(unused_mut)]
+    let mut args = vec![
+        "--issuer".to_owned(),
+        issuer.server.base.clone(),
+        "--client-id".into(),
+        CLIENT_ID.into(),
+        "--token-use".into(),
+        "access".into(),
+        "--addr".into(),
+        "127.0.0.1:0".into(),
+        "--dpop".into(),
+        "required".into(),
+        "--public-url".into(),
+        public.into(),
+    ];
+    #[cfg(feature = "redis")]
+    if let Some(redis) = &redis {
+        args.extend(["--dpop-redis".to_owned(), redis.url()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let api = Running::start("axum_api", &args);
+    let http = reqwest::Client::new();
+    let key = dpop_client::DpopKey::generate(Algorithm::ES256);
+    let mut claims = support::cognito_access_claims();
+    claims["iss"] = json!(issuer.server.base);
+    claims["cnf"] = json!({"jkt": key.jkt()});
+    let token = issuer.key.token(&claims);
+
+    let bearer = http
+        .get(api.url("/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(bearer.status(), StatusCode::UNAUTHORIZED);
+    let challenge = bearer.headers()[WWW_AUTHENTICATE].to_str().expect("ascii");
+    assert!(
+        challenge.starts_with("DPoP realm=\"api\", algs=\""),
+        "{challenge}"
+    );
+
+    let proof = key.proof("GET", &format!("{public}/me"), &token);
+    let call = |proof: &str| {
+        http.get(api.url("/me"))
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", proof)
+            .send()
+    };
+    let me = call(&proof).await.expect("GET");
+    assert_eq!(me.status(), StatusCode::OK);
+    let replayed = call(&proof).await.expect("GET");
+    assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
+    let challenge = replayed.headers()[WWW_AUTHENTICATE]
+        .to_str()
+        .expect("ascii");
+    assert!(
+        challenge.contains("error=\"invalid_dpop_proof\""),
+        "{challenge}"
+    );
+    #[cfg(feature = "redis")]
+    if let Some(redis) = &redis {
+        assert_eq!(
+            redis.command(&["DBSIZE"]),
+            ":1",
+            "the proof was kept in Redis"
+        );
+    }
+
+    let metadata = http
+        .get(api.url("/.well-known/oauth-protected-resource"))
+        .send()
+        .await
+        .expect("GET");
+    let metadata: Value =
+        serde_json::from_slice(&metadata.bytes().await.expect("body")).expect("metadata is JSON");
+    assert_eq!(metadata["resource"], json!(public));
+}
+
+#[test]
+fn axum_api_dpop_flags_are_checked() {
+    for (args, message) in [
+        (
+            &["--dpop", "maybe"][..],
+            "--dpop is off, allowed or required",
+        ),
+        (
+            &["--dpop-redis", "redis://127.0.0.1:1/"][..],
+            "--dpop-redis needs --dpop",
+        ),
+        (
+            &["--dpop", "allowed", "--public-url", "orders.example.com"][..],
+            "invalid URL",
+        ),
+    ] {
+        let mut full = vec!["--issuer", DEAD_ISSUER, "--client-id", "c"];
+        full.extend_from_slice(args);
+        let (status, stderr) = exit_of("axum_api", &full);
+        assert_eq!(status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
 }
 
 mod grpc {
