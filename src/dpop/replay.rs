@@ -149,7 +149,13 @@ impl MemoryReplayStore {
                 )));
             }
         }
-        let fresh = self.seen.entry_by_ref(key).or_insert(ttl).is_fresh();
+        // `or_insert_with`, not `or_insert`: only the former coalesces concurrent calls on one
+        // key, so that exactly one of them sees a fresh entry.
+        let fresh = self
+            .seen
+            .entry_by_ref(key)
+            .or_insert_with(|| ttl)
+            .is_fresh();
         if fresh {
             self.live.fetch_add(1, Ordering::Relaxed);
         }
