@@ -495,7 +495,8 @@ async fn the_iat_window_follows_the_layers_clock() {
     let token = bound_token(key);
     assert_eq!(get_me_at(&server, key, &token, &clock).await.status, 200);
     let url = format!("{}/me", server.base);
-    let made_now = key.proof("GET", &url, &token);
+    let iat = clock.now_secs();
+    let made_now = key.proof_with("GET", &url, &token, |p| p.claims["iat"] = json!(iat));
     clock.advance(11);
     let reply = send(with_dpop(server.get("/me"), &token, Some(&made_now))).await;
     assert_eq!(
