@@ -613,3 +613,23 @@ async fn grpc_requests_get_grpc_statuses_for_dpop_refusals() {
     assert_eq!(reply.header("grpc-status"), Some("14"));
     assert_eq!(hits.count(), 1);
 }
+
+#[tokio::test]
+async fn a_malformed_cnf_is_refused_not_ignored() {
+    // Ignored, a `cnf` the reader cannot use would let a bound token pass as a bearer one.
+    let (server, hits) = serve(JwtAuthLayer::new(authorizer()).dpop(Dpop::allowed())).await;
+    for cnf in [json!("jkt"), json!({"jkt": 42}), json!(["jkt"])] {
+        let token = token_with(|claims| {
+            claims.insert("cnf".into(), cnf.clone());
+        });
+        let reply = server.get_with("/me", &token).await;
+        assert_eq!(reply.status, 401, "{cnf}");
+        reply.assert_error_body("invalid_token", AuthErrorKind::MalformedClaim.description());
+    }
+    // Other confirmation methods alone bind nothing DPoP checks.
+    let token = token_with(|claims| {
+        claims.insert("cnf".into(), json!({"x5t#S256": "abc"}));
+    });
+    assert_eq!(server.get_with("/me", &token).await.status, 200);
+    assert_eq!(hits.count(), 1);
+}
