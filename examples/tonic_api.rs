@@ -141,7 +141,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     for next in accepted {
         builder = accept(builder, next);
     }
-    let authorizer = builder.build();
+    let authorizer = builder.build().map_err(|e| e.to_string())?;
     Ok(Args {
         authorizer,
         issuer,
@@ -181,10 +181,15 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     });
     // The first layer is the outer one: the token check, then the per-method requirements.
     // One service, so no router: tonic's `router` feature is not needed.
-    let per_method = RequireMethods::new().method(
-        "/grpc.health.v1.Health/Check",
-        RequireScope::all([args.read_scope]),
-    );
+    // Watch is not listed: `allow_unlisted` lets it through with any valid token (unlisted
+    // methods are refused otherwise).
+    let per_method = RequireMethods::builder()
+        .method(
+            "/grpc.health.v1.Health/Check",
+            RequireScope::all([args.read_scope]),
+        )
+        .allow_unlisted()
+        .build()?;
     Server::builder()
         .layer(JwtAuthLayer::new(args.authorizer))
         .layer(per_method)

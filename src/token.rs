@@ -80,8 +80,9 @@ fn from_authorization(value: &[u8], dpop: bool) -> Result<Option<Credential<'_>>
 }
 
 impl TokenSource {
-    /// Finds the one bearer token of the request: `None` when there is none, an
-    /// `invalid_request` error when there are two, or the header is malformed.
+    /// Finds the one bearer token of the request: `None` when there is none (another scheme,
+    /// such as `Basic`, counts as none: RFC 6750 §3.1), an `invalid_request` error when there
+    /// are two credentials or a malformed `Bearer` header.
     #[cfg_attr(not(any(test, feature = "fuzzing")), allow(dead_code))]
     pub(crate) fn extract<'h>(&self, headers: &'h HeaderMap) -> Result<Option<&'h str>, AuthError> {
         Ok(self.credential(headers, false)?.map(|c| c.token))

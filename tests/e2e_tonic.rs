@@ -30,9 +30,11 @@ const CHECK: &str = "/grpc.health.v1.Health/Check";
 /// The health service behind `JwtAuthLayer` and the per-method rules: `Check` needs the
 /// scope `api/read`; every other method (`Watch`) the group `admins`.
 async fn serve_api(authorizer: Authorizer) -> GrpcServer {
-    let per_method = RequireMethods::new()
+    let per_method = RequireMethods::builder()
         .method(CHECK, RequireScope::all(["api/read"]))
-        .otherwise(RequireGroup::any(["admins"]));
+        .otherwise(RequireGroup::any(["admins"]))
+        .build()
+        .expect("valid method paths");
     let layers = ServiceBuilder::new()
         .layer(JwtAuthLayer::new(authorizer))
         .layer(per_method)
@@ -70,7 +72,8 @@ async fn start() -> (MockIssuer, GrpcServer) {
         .expect("an authorizer")
         .client_id("demo-backend")
         .client_id("demo-web")
-        .build();
+        .build()
+        .expect("valid authorizer settings");
     let server = serve_api(authorizer).await;
     (mock, server)
 }
@@ -239,7 +242,8 @@ async fn a_failing_jwks_on_a_cold_cache_is_unavailable_until_it_is_back() {
                 .refresh_check_interval(Duration::from_millis(5)),
         )
         .clock(clock.clone())
-        .build();
+        .build()
+        .expect("valid authorizer settings");
     let server = serve_api(authorizer).await;
     let mut client = server.client().await;
     let token = client_credentials(&http(), &mock, "demo-backend", None)

@@ -299,7 +299,7 @@ where
         let config = Arc::clone(&self.config);
         ResponseFuture {
             inner: Box::pin(async move {
-                let grpc = is_grpc(request.headers());
+                let grpc = is_grpc(&request);
                 let dpop = config.dpop.as_ref();
                 let refuse = |err: &AuthError| Ok(config.responder.respond(err, None, grpc));
                 let credential = match config.source.credential(request.headers(), dpop.is_some()) {

@@ -393,7 +393,7 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let grpc = is_grpc(request.headers());
+        let grpc = is_grpc(&request);
         match refusal(&self.requirement, request.extensions(), grpc) {
             None => RequireFuture::inner(self.inner.call(request)),
             Some(response) => RequireFuture::refused(response),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
-use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use http::{HeaderValue, Request, Response, StatusCode, Version};
 
 use crate::error::{AuthError, AuthErrorKind, ErrorCode};
 use crate::layer::ResponseBody;
@@ -108,20 +108,46 @@ const fn scheme_of(kind: AuthErrorKind) -> Option<Scheme> {
     }
 }
 
-/// Whether a request is gRPC: its content type is `application/grpc`, `application/grpc+…`
-/// or gRPC-Web's `application/grpc-web…`.
-pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
-    let Some(content_type) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
-        return false;
-    };
-    let Some(rest) = content_type
-        .get(..16)
-        .filter(|p| p.eq_ignore_ascii_case("application/grpc"))
-        .map(|_| &content_type[16..])
+/// Whether a request is answered the gRPC way (trailers-only, `grpc-status`): gRPC proper
+/// (`application/grpc`, `application/grpc+…`) over HTTP/2, the only transport gRPC defines,
+/// or gRPC-Web (`application/grpc-web`, `application/grpc-web-text`, each with an optional
+/// `+…`) over any HTTP version. Anything else, an HTTP/1.1 request claiming
+/// `application/grpc` included, gets its HTTP status: a 200 carrying `grpc-status: 16` would
+/// read as success to a client or proxy that does not speak gRPC.
+pub(crate) fn is_grpc<B>(request: &Request<B>) -> bool {
+    let Some(content_type) = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
     else {
         return false;
     };
-    rest.is_empty() || rest.starts_with(['+', ';']) || rest.starts_with("-web")
+    match grpc_flavour(content_type) {
+        Some(Flavour::Grpc) => request.version() == Version::HTTP_2,
+        Some(Flavour::Web) => true,
+        None => false,
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flavour {
+    Grpc,
+    Web,
+}
+
+/// The kind of gRPC a content type names, parameters ignored, case-insensitive.
+fn grpc_flavour(content_type: &str) -> Option<Flavour> {
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    // The message format after `+` (`proto`, `json`, …) does not matter here.
+    let base = essence.split('+').next().unwrap_or_default();
+    let is = |name: &str| base.eq_ignore_ascii_case(name);
+    if is("application/grpc") {
+        Some(Flavour::Grpc)
+    } else if is("application/grpc-web") || is("application/grpc-web-text") {
+        Some(Flavour::Web)
+    } else {
+        None
+    }
 }
 
 /// The gRPC status code for a refusal: UNAUTHENTICATED, PERMISSION_DENIED or UNAVAILABLE.
@@ -339,4 +365,74 @@ pub(crate) fn missing_layer(grpc: bool, what: &str) -> Response<Bytes> {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(version: Version, content_type: &str) -> Request<()> {
+        let mut request = Request::new(());
+        *request.version_mut() = version;
+        request.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_str(content_type).expect("header"),
+        );
+        request
+    }
+
+    #[test]
+    fn grpc_proper_only_over_http2() {
+        for content_type in [
+            "application/grpc",
+            "application/grpc+proto",
+            "Application/GRPC; x=y",
+        ] {
+            assert!(
+                is_grpc(&request(Version::HTTP_2, content_type)),
+                "{content_type}"
+            );
+            assert!(
+                !is_grpc(&request(Version::HTTP_11, content_type)),
+                "{content_type}"
+            );
+        }
+    }
+
+    #[test]
+    fn grpc_web_over_any_version() {
+        for content_type in [
+            "application/grpc-web",
+            "application/grpc-web+proto",
+            "application/grpc-web-text",
+            "application/grpc-web-text+proto; charset=utf-8",
+        ] {
+            assert!(
+                is_grpc(&request(Version::HTTP_11, content_type)),
+                "{content_type}"
+            );
+            assert!(
+                is_grpc(&request(Version::HTTP_2, content_type)),
+                "{content_type}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_content_types_are_not_grpc() {
+        for content_type in [
+            "application/json",
+            "application/grpcx",
+            "application/grpc-webx",
+            "application/grpc-web-textual",
+            "text/grpc",
+            "",
+        ] {
+            assert!(
+                !is_grpc(&request(Version::HTTP_2, content_type)),
+                "{content_type}"
+            );
+        }
+        assert!(!is_grpc(&Request::new(())));
+    }
 }

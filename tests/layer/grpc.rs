@@ -1,5 +1,6 @@
-//! gRPC requests (`content-type: application/grpc…`) are refused the gRPC way: HTTP 200,
-//! trailers-only, with `grpc-status` and `grpc-message`, never an HTTP 401.
+//! gRPC requests (`content-type: application/grpc…` over HTTP/2, gRPC-Web over any version)
+//! are refused the gRPC way: HTTP 200, trailers-only, with `grpc-status` and `grpc-message`,
+//! never an HTTP 401. Anything else gets its HTTP status.
 
 use axum::Router;
 use axum::routing::post;
@@ -39,9 +40,18 @@ async fn serve(layer: JwtAuthLayer, hits: &Hits) -> Server {
     Server::start(app).await
 }
 
+/// A client speaking HTTP/2 from the first byte, as gRPC clients do.
+fn http2_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .http2_prior_knowledge()
+        .build()
+        .expect("HTTP/2 client")
+}
+
 async fn grpc_call(server: &Server, path: &str, token: Option<&str>) -> Reply {
-    let mut request = server
-        .post(path)
+    let mut request = http2_client()
+        .post(format!("{}{path}", server.base))
         .header("content-type", "application/grpc")
         .header("te", "trailers")
         .body(vec![0u8, 0, 0, 0, 0]);
@@ -77,8 +87,8 @@ async fn grpc_with_bad_token_is_unauthenticated() {
     assert_grpc_refusal(&reply, "16", AuthErrorKind::Malformed);
 
     let reply = send(
-        server
-            .post(METHOD)
+        http2_client()
+            .post(format!("{}{METHOD}", server.base))
             .header("content-type", "application/grpc+proto")
             .header("authorization", "Bearer a b"),
     )
@@ -150,9 +160,12 @@ async fn grpc_per_method_requirements() {
             }),
         )
         .layer(
-            RequireMethods::new()
+            RequireMethods::builder()
                 .method(METHOD, RequireScope::all(["api/read"]))
-                .method(CANCEL, RequireGroup::any(["owners"])),
+                .method(CANCEL, RequireGroup::any(["owners"]))
+                .allow_unlisted()
+                .build()
+                .expect("valid method paths"),
         )
         .layer(JwtAuthLayer::new(authorizer()));
     let server = Server::start(app).await;
@@ -166,7 +179,7 @@ async fn grpc_per_method_requirements() {
     assert_grpc_refusal(&reply, "7", AuthErrorKind::InsufficientScope);
     assert_eq!(hits.count(), 1);
 
-    // Not listed: a valid token is enough.
+    // Not listed, and `allow_unlisted`: a valid token is enough.
     let reply = grpc_call(&server, "/orders.v1.Orders/Get", Some(&token)).await;
     assert_eq!(reply.header("grpc-status"), Some("0"));
     assert_eq!(hits.count(), 2);
@@ -175,6 +188,113 @@ async fn grpc_per_method_requirements() {
     let reply = grpc_call(&server, "/orders.v1.Orders/Get", None).await;
     assert_grpc_refusal(&reply, "16", AuthErrorKind::MissingToken);
     assert_eq!(hits.count(), 2);
+}
+
+#[tokio::test]
+async fn grpc_methods_not_listed_are_refused_by_default() {
+    let hits = Hits::default();
+    let (list, other) = (hits.clone(), hits.clone());
+    let ok = || {
+        (
+            [("content-type", "application/grpc"), ("grpc-status", "0")],
+            "",
+        )
+    };
+    // `Cancel` is listed with a lower-case typo: the real method is then unlisted.
+    let app = Router::new()
+        .route(
+            METHOD,
+            post(move || async move {
+                list.hit();
+                ok()
+            }),
+        )
+        .route(
+            CANCEL,
+            post(move || async move {
+                other.hit();
+                ok()
+            }),
+        )
+        .layer(
+            RequireMethods::builder()
+                .method(METHOD, RequireScope::all(["api/read"]))
+                .method("/orders.v1.Orders/cancel", RequireGroup::any(["owners"]))
+                .build()
+                .expect("valid method paths"),
+        )
+        .layer(JwtAuthLayer::new(authorizer()));
+    let server = Server::start(app).await;
+    let token = token();
+
+    let reply = grpc_call(&server, METHOD, Some(&token)).await;
+    assert_eq!(reply.header("grpc-status"), Some("0"));
+    let reply = grpc_call(&server, CANCEL, Some(&token)).await;
+    assert_grpc_refusal(&reply, "7", AuthErrorKind::InsufficientScope);
+    assert_eq!(hits.count(), 1, "the misspelt method is refused, not open");
+
+    // Over plain HTTP the same refusal is a 403 without a `scope`.
+    let reply = send(server.post(CANCEL).bearer_auth(&token)).await;
+    assert_eq!(reply.status, 403);
+    assert_eq!(
+        reply.www_authenticate(),
+        Some(
+            "Bearer realm=\"api\", error=\"insufficient_scope\", \
+             error_description=\"the token lacks the required scope\""
+        )
+    );
+    assert_eq!(hits.count(), 1);
+}
+
+#[test]
+fn a_method_path_that_is_not_package_service_method_is_a_build_error() {
+    for bad in [
+        "orders.v1.Orders/Cancel",
+        "/orders.v1.Orders",
+        "/orders.v1.Orders/Cancel/",
+    ] {
+        let err = RequireMethods::builder()
+            .method(bad, RequireScope::all(["api/read"]))
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains(bad), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn http1_request_with_a_grpc_content_type_gets_http_401() {
+    let hits = Hits::default();
+    let server = serve(JwtAuthLayer::new(authorizer()), &hits).await;
+    for content_type in ["application/grpc", "application/grpc+proto"] {
+        let reply = send(
+            server
+                .post(METHOD)
+                .header("content-type", content_type)
+                .body(vec![0u8, 0, 0, 0, 0]),
+        )
+        .await;
+        assert_eq!(reply.status, 401, "{content_type}: {reply:?}");
+        assert_eq!(reply.header("grpc-status"), None);
+        assert_eq!(reply.www_authenticate(), Some("Bearer realm=\"api\""));
+    }
+    assert_eq!(hits.count(), 0);
+}
+
+#[tokio::test]
+async fn grpc_web_over_http1_is_refused_the_grpc_way() {
+    let hits = Hits::default();
+    let server = serve(JwtAuthLayer::new(authorizer()), &hits).await;
+    for content_type in ["application/grpc-web+proto", "application/grpc-web-text"] {
+        let reply = send(
+            server
+                .post(METHOD)
+                .header("content-type", content_type)
+                .header("x-grpc-web", "1"),
+        )
+        .await;
+        assert_grpc_refusal(&reply, "16", AuthErrorKind::MissingToken);
+    }
+    assert_eq!(hits.count(), 0);
 }
 
 #[tokio::test]
@@ -223,7 +343,12 @@ mod tonic_server {
         let (_reporter, health) = tonic_health::server::health_reporter();
         let server = Server::builder()
             .layer(JwtAuthLayer::new(authorizer))
-            .layer(RequireMethods::new().method(CHECK, RequireScope::all([scope])))
+            .layer(
+                RequireMethods::builder()
+                    .method(CHECK, RequireScope::all([scope]))
+                    .build()
+                    .expect("valid method paths"),
+            )
             .serve_with_incoming(health, TcpIncoming::from(listener));
         tokio::spawn(server);
         let channel = Channel::from_shared(base)

@@ -71,7 +71,8 @@ async fn cold_authorizer() -> (JwksServer, Authorizer) {
         .issuer(ISSUER)
         .client_id(CLIENT_ID)
         .remote_jwks(remote)
-        .build();
+        .build()
+        .expect("valid authorizer settings");
     (server, authorizer)
 }
 

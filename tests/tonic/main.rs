@@ -77,9 +77,11 @@ fn expired_claims() -> Value {
 /// The per-method rules of these tests: Check needs `health/read`; every other method
 /// (Watch) needs the `admins` group.
 fn per_method() -> RequireMethods {
-    RequireMethods::new()
+    RequireMethods::builder()
         .method(CHECK, RequireScope::all(["health/read"]))
         .otherwise(RequireGroup::any(["admins"]))
+        .build()
+        .expect("valid method paths")
 }
 
 /// `JwtAuthLayer` outside, `RequireMethods` inside, as a tower `ServiceBuilder` stack.
@@ -290,6 +292,29 @@ async fn a_valid_token_reaches_the_handler_with_its_claims() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn plain_claims_reach_the_handler_whatever_claims_the_layer_reads() {
+    #[derive(serde::Deserialize)]
+    struct Tenant {
+        #[serde(rename = "custom:tenant")]
+        _tenant: Option<String>,
+    }
+    let key = key();
+    // The layer reads `Claims<Tenant>`; the handler asks for plain `Claims`.
+    let server = serve(JwtAuthLayer::new(authorizer(&key)).claims::<Tenant>()).await;
+    let mut client = server.client().await;
+    let token = key.token(&cognito_access_claims());
+
+    client
+        .check(request(Some(&token)))
+        .await
+        .expect("the handler finds the registered claims");
+    let seen = server.recorder.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].subject.as_deref(), Some(SUBJECT));
+    assert_eq!(seen[0].client_id.as_deref(), Some(CLIENT_ID));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_token_added_by_a_client_interceptor_is_accepted_on_every_call() {
     let key = key();
     let server = serve(JwtAuthLayer::new(authorizer(&key))).await;
@@ -435,7 +460,8 @@ async fn unavailable_keys_give_unavailable() {
         .issuer(ISSUER)
         .client_id(CLIENT_ID)
         .remote_jwks(remote)
-        .build();
+        .build()
+        .expect("valid authorizer settings");
     let server = serve(JwtAuthLayer::new(authorizer)).await;
     let mut client = server.client().await;
     let token = key.token(&cognito_access_claims());
