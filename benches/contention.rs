@@ -49,7 +49,8 @@ fn contention(c: &mut Criterion) {
             builder.build()
         } else {
             builder.disable_token_cache().build()
-        };
+        }
+        .expect("valid authorizer settings");
         runtime.block_on(authorizer.ready()).expect("keys");
         authorizer
     };

@@ -6,7 +6,7 @@
 //!     [--audience A | --client-id C | --authorized-party C]... [--no-audience-check]
 //!     [--profile P] [--token-use access|id] [--groups-claim PATH]... [--scope-claim NAME]...
 //!     [--require-claim NAME=VALUE]... [--introspect-url URL --introspect-client ID:SECRET]
-//!     [--read-scope S] [--write-scope S] [--admin-group G] [--addr A]
+//!     [--read-scope S] [--write-scope S] [--admin-group G] [--addr A] [--metrics]
 //!     [--dpop off|allowed|required] [--dpop-redis URL] [--public-url URL]
 //! ```
 //!
@@ -17,6 +17,7 @@
 //! | `GET /read` | the read scope (`api/read`) |
 //! | `POST /write` | the write scope (`api/write`) |
 //! | `GET /admin` | the admin group (`admins`) |
+//! | `GET /metrics` | nothing; only with `--metrics` (needs the `metrics` feature): tokengate's counters in Prometheus text format |
 //!
 //! The profile: `--profile cognito|cognito-id|rfc9068|generic|keycloak|entra|auth0|okta`
 //! (see `tokengate::Profile`). Without it: `--token-use access|id` for Cognito access or ID
@@ -55,7 +56,7 @@ const USAGE: &str = "usage: axum_api --issuer URL [--jwks-uri URL]
        [--profile cognito|cognito-id|rfc9068|generic|keycloak|entra|auth0|okta]
        [--token-use access|id] [--groups-claim PATH]... [--scope-claim scope|scp|permissions]...
        [--require-claim NAME=VALUE]... [--introspect-url URL --introspect-client ID:SECRET]
-       [--read-scope S] [--write-scope S] [--admin-group G] [--addr A]
+       [--read-scope S] [--write-scope S] [--admin-group G] [--addr A] [--metrics]
        [--dpop off|allowed|required] [--dpop-redis URL] [--public-url URL]
 One of --audience, --client-id, --authorized-party or --no-audience-check is required.
 ";
@@ -95,6 +96,7 @@ struct Args {
     addr: String,
     dpop: Option<Dpop>,
     public_url: Option<String>,
+    metrics: bool,
 }
 
 /// What the audience check accepts: an audience, a client id or an authorized party.
@@ -112,6 +114,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut scopes = ["api/read".to_owned(), "api/write".to_owned()];
     let (mut admin_group, mut addr) = ("admins".to_owned(), "127.0.0.1:8080".to_owned());
     let (mut dpop_mode, mut dpop_redis, mut public_url) = (None, None, None);
+    let mut metrics = false;
     while let Some(arg) = argv.next() {
         let (flag, mut inline) = match arg.split_once('=') {
             Some((flag, value)) if flag.starts_with("--") => {
@@ -158,6 +161,8 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--dpop" => dpop_mode = Some(value()?),
             "--dpop-redis" => dpop_redis = Some(value()?),
             "--public-url" => public_url = Some(value()?),
+            "--metrics" if cfg!(feature = "metrics") => metrics = true,
+            "--metrics" => return Err("--metrics needs the `metrics` feature".into()),
             _ => return Err(format!("unknown argument `{flag}`")),
         }
     }
@@ -228,7 +233,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         public_url.as_deref(),
     )?;
     Ok(Args {
-        authorizer: builder.build(),
+        authorizer: builder.build().map_err(|e| e.to_string())?,
         issuer,
         read_scope,
         write_scope,
@@ -236,6 +241,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         addr,
         dpop,
         public_url,
+        metrics,
     })
 }
 
@@ -315,10 +321,13 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             get(admin).route_layer(RequireGroup::any([args.admin_group])),
         )
         .route_layer(auth);
-    let app = Router::new()
+    let mut app = Router::new()
         .route("/public", get(|| async { "public: no token needed\n" }))
         .route_service(ProtectedResourceMetadata::PATH, metadata.service())
         .merge(protected);
+    if args.metrics {
+        app = app.route("/metrics", get(prometheus()?));
+    }
 
     println!("listening on http://{}", listener.local_addr()?);
     std::io::stdout().flush()?;
@@ -335,6 +344,20 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     });
     axum::serve(listener, app).await?;
     Ok(())
+}
+
+/// Installs a Prometheus recorder for tokengate's metrics; returns the `/metrics` handler.
+fn prometheus()
+-> Result<impl Fn() -> std::future::Ready<String> + Clone, Box<dyn std::error::Error>> {
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            upkeep.run_upkeep();
+        }
+    });
+    Ok(move || std::future::ready(handle.render()))
 }
 
 /// An error and its causes, on one line.

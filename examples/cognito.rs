@@ -30,7 +30,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .issuer(&issuer)
         .client_id(&client_id)
         .remote_jwks(RemoteJwks::discover(&issuer)?)
-        .build();
+        .build()?;
 
     // ID tokens (only for a backend that consumes them itself, never for APIs): `token_use`
     // must be `id`, and the app client is in `aud`.
@@ -40,7 +40,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .remote_jwks(RemoteJwks::from_uri(format!(
             "{issuer}/.well-known/jwks.json"
         ))?)
-        .build();
+        .build()?;
 
     for (what, authorizer) in [("access tokens", &access), ("ID tokens", &id)] {
         match authorizer.ready().await {

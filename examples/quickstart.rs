@@ -293,7 +293,7 @@ mod quickstart {
             .client_id("demo-spa")
             .client_id("demo-device")
             .client_id("demo-exchange")
-            .build();
+            .build()?;
         Ok(authorizer)
     }
 

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, IntoDeserializer};
+use tracing::Instrument as _;
+use tracing::field::Empty;
 
 use crate::algorithm::AlgorithmSet;
 use crate::claims::{ClaimPath, Claims, Str};
@@ -15,6 +17,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, AuthErrorKind, Error, ErrorKind};
 use crate::introspect::{Introspection, IntrospectionStats, Introspector};
 use crate::jwks::{KeyCache, KeySet, KeySetHealth, Lookup, RemoteJwks};
+use crate::metrics::{self, ValidationTimer, outcome_label};
 use crate::token_cache::{Entry, TokenCache};
 use crate::validate::{
     Check, Compact, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, Header, MAX_SIGNATURE_LEN, Policy,
@@ -58,6 +61,9 @@ pub struct Authorizer {
 
 /// The token cache's default budget: about 16 MiB of tokens and claims.
 pub(crate) const DEFAULT_TOKEN_CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The longest a verified token stays in the cache (its `exp` still decides every hit).
+const MAX_CACHED_FOR: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// What the token cache says about a token.
 enum Cached<T> {
@@ -113,8 +119,7 @@ impl Authorizer {
             authorized_parties: Vec::new(),
             required: Vec::new(),
             checks: Vec::new(),
-            keys: KeySourceConfig::Static(KeySet::default()),
-            has_keys: false,
+            keys: NoKeys(()),
             introspection: None,
             token_cache_bytes: Some(DEFAULT_TOKEN_CACHE_BYTES),
             leeway: DEFAULT_LEEWAY_SECS,
@@ -134,7 +139,7 @@ impl Authorizer {
     /// # fn main() -> Result<(), tokengate::Error> {
     /// let authorizer = tokengate::Authorizer::keycloak("https://sso.example.com/realms/acme")?
     ///     .authorized_party("orders-web")
-    ///     .build();
+    ///     .build()?;
     /// # let _ = authorizer; Ok(()) }
     /// ```
     ///
@@ -153,7 +158,7 @@ impl Authorizer {
     /// ```
     /// # fn main() -> Result<(), tokengate::Error> {
     /// let issuer = "https://login.microsoftonline.com/8c3f5a0e-1f2b-4c5d-9e8f-0a1b2c3d4e5f/v2.0";
-    /// let authorizer = tokengate::Authorizer::entra(issuer)?.audience("api://orders").build();
+    /// let authorizer = tokengate::Authorizer::entra(issuer)?.audience("api://orders").build()?;
     /// # let _ = authorizer; Ok(()) }
     /// ```
     ///
@@ -189,7 +194,7 @@ impl Authorizer {
     ///     "0f9e8d7c-6b5a-4938-2716-05f4e3d2c1b0",
     /// ])?
     /// .audience("api://orders")
-    /// .build();
+    /// .build()?;
     /// # let _ = authorizer; Ok(()) }
     /// ```
     ///
@@ -218,7 +223,7 @@ impl Authorizer {
     /// # fn main() -> Result<(), tokengate::Error> {
     /// let authorizer = tokengate::Authorizer::auth0("https://acme.eu.auth0.com/")?
     ///     .audience("https://api.acme.example")
-    ///     .build();
+    ///     .build()?;
     /// # let _ = authorizer; Ok(()) }
     /// ```
     ///
@@ -237,7 +242,7 @@ impl Authorizer {
     /// # fn main() -> Result<(), tokengate::Error> {
     /// let authorizer = tokengate::Authorizer::okta("https://acme.okta.com/oauth2/default")?
     ///     .audience("api://default")
-    ///     .build();
+    ///     .build()?;
     /// # let _ = authorizer; Ok(()) }
     /// ```
     ///
@@ -370,19 +375,44 @@ impl Authorizer {
     where
         T: DeserializeOwned + Send + Sync + 'static,
     {
+        // The span and the metrics carry the outcome, never the token.
+        let span = tracing::debug_span!(target: "tokengate", "authorize", outcome = Empty);
+        let timer = ValidationTimer::start();
+        let result = self
+            .authorize_uncounted::<T>(token)
+            .instrument(span.clone())
+            .await;
+        let outcome = result.as_ref().map(|_| ()).map_err(AuthError::kind);
+        span.record("outcome", outcome_label(outcome));
+        timer.finish(outcome);
+        result
+    }
+
+    async fn authorize_uncounted<T>(&self, token: &str) -> Result<Claims<T>, AuthError>
+    where
+        T: DeserializeOwned + Send + Sync + 'static,
+    {
         // Not a compact JWS: an opaque token, for the issuer that introspects, if any.
         if !looks_like_jws(token)
             && let Some(issuer) = self.issuers.iter().find(|i| i.introspection.is_some())
         {
             return issuer.introspect(token).await;
         }
-        if let Some(cache) = &self.cache
-            && let Some(entry) = cache.get(token)
-        {
-            match self.cached::<T>(token, &entry) {
-                Cached::Hit(claims) => return Ok(claims),
-                Cached::Refused(err) => return Err(err),
-                Cached::Miss => {}
+        if let Some(cache) = &self.cache {
+            let cached = match cache.get(token) {
+                Some(entry) => self.cached::<T>(token, &entry),
+                None => Cached::Miss,
+            };
+            match cached {
+                Cached::Hit(claims) => {
+                    metrics::token_cache_hit();
+                    return Ok(claims);
+                }
+                Cached::Refused(err) => {
+                    metrics::token_cache_hit();
+                    return Err(err);
+                }
+                Cached::Miss => metrics::token_cache_miss(),
             }
         }
         let compact = Compact::split(token, self.max_token_len)?;
@@ -407,7 +437,9 @@ impl Authorizer {
         let (claims, generation) = issuer.authorize::<T>(token, &compact, payload).await?;
         if let Some(cache) = &self.cache {
             let until = claims.expires_at().saturating_add(issuer.policy.leeway);
-            let ttl = Duration::from_secs(until.saturating_sub(issuer.clock.now_unix()));
+            // Bounded, so that `Instant + ttl` cannot overflow whatever the leeway.
+            let ttl = Duration::from_secs(until.saturating_sub(issuer.clock.now_unix()))
+                .min(MAX_CACHED_FOR);
             let custom: Arc<dyn Any + Send + Sync> = Arc::clone(claims.custom_arc()) as _;
             cache.insert(
                 token,
@@ -670,13 +702,6 @@ impl fmt::Debug for Authorizer {
     }
 }
 
-/// Where the builder's keys come from.
-#[derive(Debug)]
-enum KeySourceConfig {
-    Static(KeySet),
-    Remote(Box<RemoteJwks>),
-}
-
 /// Builds an [`Authorizer`]. The type parameters track the mandatory choices; see
 /// [`Authorizer::builder`].
 ///
@@ -700,26 +725,30 @@ pub struct AuthorizerBuilder<I, A, K> {
     authorized_parties: Vec<Box<str>>,
     required: Vec<RequiredClaim>,
     checks: Vec<Check>,
-    keys: KeySourceConfig,
-    has_keys: bool,
+    /// The keys state holds the keys themselves.
+    keys: K,
     introspection: Option<Introspection>,
     token_cache_bytes: Option<u64>,
     leeway: u64,
     algorithms: AlgorithmSet,
     max_token_len: usize,
     clock: Arc<dyn Clock>,
-    _state: States<I, A, K>,
+    _state: States<I, A>,
 }
 
-type States<I, A, K> = PhantomData<fn() -> (I, A, K)>;
+type States<I, A> = PhantomData<fn() -> (I, A)>;
 
 /// What the vendor shortcuts ([`Authorizer::keycloak`], [`Authorizer::entra`],
 /// [`Authorizer::auth0`], [`Authorizer::okta`]) return: issuer and keys chosen, the audience
 /// or client still to choose.
-pub type VendorBuilder = AuthorizerBuilder<IssuerSet, NoAudience, KeysSet>;
+pub type VendorBuilder = AuthorizerBuilder<IssuerSet, NoAudience, RemoteKeysSet>;
 
 /// Type states of [`AuthorizerBuilder`].
 pub mod builder {
+    use super::{Authorizer, AuthorizerBuilder, KeySource};
+    use crate::error::Error;
+    use crate::jwks::{KeySet, RemoteJwks};
+
     mod sealed {
         pub trait Sealed {}
     }
@@ -738,10 +767,18 @@ pub mod builder {
     pub enum AudienceSet {}
     /// No keys are given yet.
     #[derive(Debug)]
-    pub enum NoKeys {}
-    /// Keys are given.
+    pub struct NoKeys(pub(super) ());
+    /// Static keys are given: `build()` cannot fail and returns the [`Authorizer`].
     #[derive(Debug)]
-    pub enum KeysSet {}
+    pub struct KeysSet(pub(super) KeySet);
+    /// Remote keys are given: `build()` checks their settings and returns
+    /// `Result<Authorizer, Error>`.
+    #[derive(Debug)]
+    pub struct RemoteKeysSet(pub(super) Box<RemoteJwks>);
+    /// No keys, but introspection: every token is introspected; `build()` returns the
+    /// [`Authorizer`].
+    #[derive(Debug)]
+    pub struct IntrospectionOnly(pub(super) ());
 
     /// Marks a builder whose issuer is chosen.
     #[diagnostic::on_unimplemented(
@@ -758,25 +795,105 @@ pub mod builder {
     /// Marks a builder whose keys are given.
     #[diagnostic::on_unimplemented(
         message = "no keys are given",
-        label = "call `.keys(..)` before `.build()`"
+        label = "call `.keys(..)`, `.remote_jwks(..)` or `.introspection(..)` before `.build()`"
     )]
     pub trait KeysChosen: sealed::Sealed {}
 
+    /// What `build()` returns for a keys state: the [`Authorizer`] for static keys,
+    /// `Result<Authorizer, Error>` for remote keys, whose settings can be wrong. (Also defined
+    /// for [`NoKeys`], whose `build()` never compiles, so that the missing-keys error names
+    /// the missing call.)
+    pub trait KeysState: sealed::Sealed + Sized {
+        /// What `build()` returns.
+        type Built;
+        /// The state once introspection is added: the keys already chosen stay.
+        type WithIntrospection;
+        #[doc(hidden)]
+        fn build<I, A>(builder: AuthorizerBuilder<I, A, Self>) -> Self::Built;
+        #[doc(hidden)]
+        fn with_introspection(self) -> Self::WithIntrospection;
+    }
+
     impl sealed::Sealed for IssuerSet {}
     impl sealed::Sealed for AudienceSet {}
+    impl sealed::Sealed for NoKeys {}
     impl sealed::Sealed for KeysSet {}
+    impl sealed::Sealed for RemoteKeysSet {}
+    impl sealed::Sealed for IntrospectionOnly {}
     impl IssuerChosen for IssuerSet {}
     impl AudienceChosen for AudienceSet {}
     impl KeysChosen for KeysSet {}
+    impl KeysChosen for RemoteKeysSet {}
+    impl KeysChosen for IntrospectionOnly {}
+
+    impl KeysState for NoKeys {
+        type Built = ();
+        type WithIntrospection = IntrospectionOnly;
+
+        fn build<I, A>(_: AuthorizerBuilder<I, A, Self>) {}
+
+        fn with_introspection(self) -> IntrospectionOnly {
+            IntrospectionOnly(())
+        }
+    }
+
+    impl KeysState for IntrospectionOnly {
+        type Built = Authorizer;
+        type WithIntrospection = Self;
+
+        fn build<I, A>(builder: AuthorizerBuilder<I, A, Self>) -> Authorizer {
+            builder.assemble(KeySource::Static(KeySet::default()), false)
+        }
+
+        fn with_introspection(self) -> Self {
+            self
+        }
+    }
+
+    impl KeysState for KeysSet {
+        type Built = Authorizer;
+        type WithIntrospection = Self;
+
+        fn build<I, A>(builder: AuthorizerBuilder<I, A, Self>) -> Authorizer {
+            let keys = KeySource::Static(builder.keys.0.clone());
+            builder.assemble(keys, true)
+        }
+
+        fn with_introspection(self) -> Self {
+            self
+        }
+    }
+
+    impl KeysState for RemoteKeysSet {
+        type Built = Result<Authorizer, Error>;
+        type WithIntrospection = Self;
+
+        fn build<I, A>(builder: AuthorizerBuilder<I, A, Self>) -> Result<Authorizer, Error> {
+            let remote = (*builder.keys.0).clone();
+            let cache = remote.into_cache(
+                std::sync::Arc::clone(&builder.clock),
+                builder.issuer.as_deref(),
+            )?;
+            Ok(builder.assemble(KeySource::Remote(cache), true))
+        }
+
+        fn with_introspection(self) -> Self {
+            self
+        }
+    }
 }
 
 use builder::{
-    AudienceChosen, AudienceSet, IssuerChosen, IssuerSet, KeysChosen, KeysSet, NoAudience,
-    NoIssuer, NoKeys,
+    AudienceChosen, AudienceSet, IssuerChosen, IssuerSet, KeysChosen, KeysSet, KeysState,
+    NoAudience, NoIssuer, NoKeys, RemoteKeysSet,
 };
 
 impl<I, A, K> AuthorizerBuilder<I, A, K> {
-    fn to<I2, A2, K2>(self) -> AuthorizerBuilder<I2, A2, K2> {
+    fn to<I2, A2>(self) -> AuthorizerBuilder<I2, A2, K> {
+        self.retype(|keys| keys)
+    }
+
+    fn retype<I2, A2, K2>(self, keys: impl FnOnce(K) -> K2) -> AuthorizerBuilder<I2, A2, K2> {
         AuthorizerBuilder {
             profile: self.profile,
             issuer: self.issuer,
@@ -786,8 +903,7 @@ impl<I, A, K> AuthorizerBuilder<I, A, K> {
             authorized_parties: self.authorized_parties,
             required: self.required,
             checks: self.checks,
-            keys: self.keys,
-            has_keys: self.has_keys,
+            keys: keys(self.keys),
             introspection: self.introspection,
             token_cache_bytes: self.token_cache_bytes,
             leeway: self.leeway,
@@ -948,42 +1064,51 @@ impl<I, A, K> AuthorizerBuilder<I, A, K> {
     }
 
     /// Static keys that verify signatures: a set known in advance, never refreshed.
-    pub fn keys(mut self, keys: KeySet) -> AuthorizerBuilder<I, A, KeysSet> {
-        self.keys = KeySourceConfig::Static(keys);
-        self.has_keys = true;
-        self.to()
+    pub fn keys(self, keys: KeySet) -> AuthorizerBuilder<I, A, KeysSet> {
+        self.retype(|_| KeysSet(keys))
     }
 
-    /// Keys fetched from the issuer and cached: by discovery or from a JWKS URL.
+    /// Keys fetched from the issuer and cached: by discovery or from a JWKS URL. `build()`
+    /// then checks their settings and returns a `Result`.
     ///
     /// ```
-    /// use tokengate::{Authorizer, Profile, RemoteJwks};
+    /// use std::time::Duration;
+    /// use tokengate::{Authorizer, ErrorKind, Profile, RemoteJwks};
     ///
     /// const ISSUER: &str = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example";
-    /// let authorizer = Authorizer::builder(Profile::cognito_access())
-    ///     .issuer(ISSUER)
-    ///     .client_id("3n4b5urk1ft4fl3mg5e62d9ado")
-    ///     .remote_jwks(RemoteJwks::discover(ISSUER)?)
-    ///     .build();
+    /// let builder = || {
+    ///     Authorizer::builder(Profile::cognito_access())
+    ///         .issuer(ISSUER)
+    ///         .client_id("3n4b5urk1ft4fl3mg5e62d9ado")
+    /// };
+    /// let authorizer = builder().remote_jwks(RemoteJwks::discover(ISSUER)?).build()?;
+    ///
+    /// // A cooldown longer than the TTL is refused when the authorizer is built.
+    /// let jwks = RemoteJwks::discover(ISSUER)?.cooldown(Duration::from_secs(3600));
+    /// let err = builder().remote_jwks(jwks).build().unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::Config(_)));
+    /// # let _ = authorizer;
     /// # Ok::<(), tokengate::Error>(())
     /// ```
-    pub fn remote_jwks(mut self, jwks: RemoteJwks) -> AuthorizerBuilder<I, A, KeysSet> {
-        self.keys = KeySourceConfig::Remote(Box::new(jwks));
-        self.has_keys = true;
-        self.to()
+    pub fn remote_jwks(self, jwks: RemoteJwks) -> AuthorizerBuilder<I, A, RemoteKeysSet> {
+        self.retype(|_| RemoteKeysSet(Box::new(jwks)))
     }
 
     /// Checks opaque tokens (anything that is not a compact JWS) by RFC 7662 introspection at
     /// the issuer, under the same policy as JWTs: issuer, audience or client, scopes, required
     /// claims, custom checks, `exp`. With keys as well, JWTs are verified here and only opaque
     /// tokens are introspected; without keys, every token is introspected. See
-    /// [`Introspection`] for the answers' cache and its TTLs.
+    /// [`Introspection`] for the answers' cache and its TTLs. The keys already chosen stay
+    /// (and with them what `build()` returns).
     pub fn introspection(
         mut self,
         introspection: Introspection,
-    ) -> AuthorizerBuilder<I, A, KeysSet> {
+    ) -> AuthorizerBuilder<I, A, K::WithIntrospection>
+    where
+        K: KeysState,
+    {
         self.introspection = Some(introspection);
-        self.to()
+        self.retype(K::with_introspection)
     }
 
     /// The budget of the verified-token cache, in bytes of tokens and claims. Defaults to
@@ -1030,13 +1155,27 @@ impl<I, A, K> AuthorizerBuilder<I, A, K> {
 }
 
 impl<I, A, K> AuthorizerBuilder<I, A, K> {
-    /// Builds the authorizer.
-    pub fn build(self) -> Authorizer
+    /// Builds the authorizer: with static keys ([`AuthorizerBuilder::keys`]) the
+    /// [`Authorizer`] itself, with remote keys ([`AuthorizerBuilder::remote_jwks`]) a
+    /// `Result`, since their settings are checked here.
+    ///
+    /// # Errors
+    ///
+    /// With remote keys, [`ErrorKind::Config`] when the trust bounds do not nest
+    /// (`cooldown ≤ ttl ≤ max_ttl ≤ max_staleness`), a timeout is zero, or the HTTP client
+    /// cannot be built; [`ErrorKind::InvalidUrl`] for an `http://` URL to a host other than
+    /// loopback without [`RemoteJwks::allow_insecure_http`].
+    pub fn build(self) -> K::Built
     where
         I: IssuerChosen,
         A: AudienceChosen,
-        K: KeysChosen,
+        K: KeysChosen + KeysState,
     {
+        K::build(self)
+    }
+
+    /// The authorizer, with keys already resolved.
+    fn assemble(self, keys: KeySource, has_keys: bool) -> Authorizer {
         let mut parts = PolicyParts::new(self.profile, self.issuer, self.leeway);
         parts.tenants = self.tenants;
         parts.audiences = self.audiences;
@@ -1047,13 +1186,8 @@ impl<I, A, K> AuthorizerBuilder<I, A, K> {
         Authorizer::from_issuers(
             vec![Issuer {
                 policy: Policy::new(parts),
-                keys: match self.keys {
-                    KeySourceConfig::Static(keys) => KeySource::Static(keys),
-                    KeySourceConfig::Remote(remote) => {
-                        KeySource::Remote(remote.into_cache(Arc::clone(&self.clock)))
-                    }
-                },
-                has_keys: self.has_keys,
+                keys,
+                has_keys,
                 introspection: self
                     .introspection
                     .map(|i| Arc::new(i.into_introspector(Arc::clone(&self.clock)))),
@@ -1066,7 +1200,7 @@ impl<I, A, K> AuthorizerBuilder<I, A, K> {
     }
 }
 
-impl<I, A, K> fmt::Debug for AuthorizerBuilder<I, A, K> {
+impl<I, A, K: fmt::Debug> fmt::Debug for AuthorizerBuilder<I, A, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthorizerBuilder")
             .field("profile", &self.profile)

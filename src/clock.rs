@@ -73,9 +73,14 @@ impl ManualClock {
         self.advance_millis(seconds.saturating_mul(1000));
     }
 
-    /// Moves the time forward by `millis` milliseconds.
+    /// Moves the time forward by `millis` milliseconds (stopping at the end of time rather
+    /// than wrapping around).
     pub fn advance_millis(&self, millis: u64) {
-        self.0.fetch_add(millis, Ordering::SeqCst);
+        let _ = self
+            .0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| {
+                Some(t.saturating_add(millis))
+            });
     }
 
     /// Moves the time back by `seconds`.

@@ -173,6 +173,41 @@ impl AuthErrorKind {
         }
     }
 
+    /// A stable snake_case name for logs and metrics labels (`unknown_key`, `expired`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::MissingToken => "missing_token",
+            Self::MalformedRequest => "malformed_request",
+            Self::TokenTooLarge => "token_too_large",
+            Self::Malformed => "malformed",
+            Self::UnsignedToken => "unsigned_token",
+            Self::SymmetricAlgorithm => "symmetric_algorithm",
+            Self::UnsupportedAlgorithm => "unsupported_algorithm",
+            Self::DisallowedAlgorithm => "disallowed_algorithm",
+            Self::UnsupportedHeader => "unsupported_header",
+            Self::NestedToken => "nested_token",
+            Self::WrongTokenType => "wrong_token_type",
+            Self::UnknownKey => "unknown_key",
+            Self::NoMatchingKey => "no_matching_key",
+            Self::InvalidSignature => "invalid_signature",
+            Self::MalformedClaim => "malformed_claim",
+            Self::MissingClaim => "missing_claim",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::IssuedInFuture => "issued_in_future",
+            Self::WrongIssuer => "wrong_issuer",
+            Self::WrongAudience => "wrong_audience",
+            Self::WrongClient => "wrong_client",
+            Self::WrongTokenUse => "wrong_token_use",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::KeysUnavailable => "keys_unavailable",
+            Self::ClaimMismatch => "claim_mismatch",
+            Self::CheckFailed => "check_failed",
+            Self::InactiveToken => "inactive_token",
+            Self::IntrospectionUnavailable => "introspection_unavailable",
+        }
+    }
+
     /// A short, fixed description, safe to send to the client.
     pub const fn description(self) -> &'static str {
         match self {
@@ -449,6 +484,15 @@ pub enum ErrorKind {
     /// Authorizers given to `Authorizer::any_of` cannot be combined.
     #[error("cannot combine authorizers: {0}")]
     Combine(&'static str),
+    /// Remote keys were needed where no tokio runtime runs: fetches run on tokio.
+    #[error(
+        "no tokio runtime is running here, and remote keys are fetched on one: call from \
+         within a tokio runtime (keys already cached still verify anywhere)"
+    )]
+    NoRuntime,
+    /// The fetch that was awaited was dropped before it ended (its runtime shut down).
+    #[error("the key fetch was cancelled before it ended (its runtime shut down)")]
+    FetchCancelled,
 }
 
 impl Error {

@@ -455,8 +455,8 @@ pub fn discovery(data: &[u8]) {
         let issuer_url = Url::parse(issuer).expect("issuer URL");
         let url = Url::parse(&format!("{issuer}/.well-known/openid-configuration"))
             .expect("metadata URL");
-        let first = parse_metadata(data, issuer, &issuer_url, &url);
-        let second = parse_metadata(data, issuer, &issuer_url, &url);
+        let first = parse_metadata(data, issuer, &issuer_url, &url, false);
+        let second = parse_metadata(data, issuer, &issuer_url, &url, false);
         assert_eq!(
             first.as_ref().map_err(ToString::to_string),
             second.as_ref().map_err(ToString::to_string),

@@ -32,8 +32,28 @@
 //! | `tonic` | gRPC status mapping and per-method requirements |
 //! | `mock` | the test-mode, Cognito-shaped authorization server |
 //! | `redis` | `RedisReplayStore`: DPoP replay detection shared by every replica |
+//! | `metrics` | validations, key-set fetches and ages, token-cache hits, misses and evictions, validation time, through the `metrics` facade |
 //!
 //! None is needed for the core.
+//!
+//! # Metrics
+//!
+//! With the `metrics` feature, tokengate reports through the
+//! [`metrics`](https://docs.rs/metrics) facade to whatever recorder the service installs (for
+//! Prometheus, `metrics-exporter-prometheus`); without it nothing is recorded and nothing is
+//! compiled in. No series ever carries a token or a claim value.
+//!
+//! | series | kind | labels |
+//! |---|---|---|
+//! | `tokengate_validations_total` | counter | `outcome`: `ok` or an [`AuthErrorKind::name`] |
+//! | `tokengate_validation_duration_seconds` | histogram | `outcome` |
+//! | `tokengate_jwks_fetches_total` | counter | `issuer`, `result`: `ok`, `error`, `cancelled` |
+//! | `tokengate_jwks_age_seconds` | gauge | `issuer` |
+//! | `tokengate_token_cache_hits_total`, `…_misses_total`, `…_evictions_total` | counter | — |
+//!
+//! `tracing`: each [`Authorizer::authorize`] runs in an `authorize` span (target `tokengate`)
+//! that records its `outcome`; each key-set fetch in a `jwks_fetch` span with its `issuer` and
+//! `result`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
@@ -52,6 +72,7 @@ pub mod fuzzing;
 mod introspect;
 mod jwks;
 mod layer;
+mod metrics;
 #[cfg(feature = "mock")]
 pub mod mock;
 mod token;

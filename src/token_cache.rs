@@ -143,6 +143,7 @@ impl TokenCache {
         if let Some(old) = shard.map.remove(token) {
             shard.bytes -= weigh(token, &old);
         }
+        let held = shard.map.len();
         if shard.bytes + weight > budget {
             let now = Instant::now();
             shard.map.retain(|_, e| e.expires_at > now);
@@ -156,6 +157,7 @@ impl TokenCache {
                 shard.bytes -= weigh(&victim, &old);
             }
         }
+        crate::metrics::token_cache_evictions((held - shard.map.len()) as u64);
         shard.bytes += weight;
         shard.map.insert(token.into(), Arc::new(entry));
     }

@@ -334,7 +334,8 @@ async fn start() -> (MockIssuer, String) {
         .expect("an authorizer builder")
         .client_id(WEB_CLIENT)
         .client_id(DEVICE_CLIENT)
-        .build();
+        .build()
+        .expect("valid authorizer settings");
     let app = Router::new()
         .route("/me", get(me))
         .route_layer(JwtAuthLayer::new(authorizer))

@@ -35,7 +35,10 @@ async fn start() -> Fixture {
     for client in &DEMO_CLIENTS[1..] {
         builder = builder.client_id(*client);
     }
-    let api = Api::start(protected_api(JwtAuthLayer::new(builder.build()))).await;
+    let api = Api::start(protected_api(JwtAuthLayer::new(
+        builder.build().expect("valid authorizer settings"),
+    )))
+    .await;
     Fixture { mock, api }
 }
 

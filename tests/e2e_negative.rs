@@ -87,7 +87,8 @@ async fn every_hostile_token_gets_its_exact_status_and_challenge() {
         .expect("an authorizer")
         .client_id(CLIENT)
         .clock(clock.clone())
-        .build();
+        .build()
+        .expect("valid authorizer settings");
     authorizer.ready().await.expect("the API has the keys");
     let api = Api::start(protected_api(JwtAuthLayer::new(authorizer))).await;
 

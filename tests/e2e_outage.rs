@@ -51,7 +51,8 @@ async fn start() -> Fixture {
                 .refresh_check_interval(Duration::from_millis(5)),
         )
         .clock(clock.clone())
-        .build();
+        .build()
+        .expect("valid authorizer settings");
     let api = Api::start(protected_api(JwtAuthLayer::new(authorizer.clone()))).await;
     Fixture {
         clock,

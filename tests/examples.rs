@@ -44,6 +44,9 @@ fn executables() -> &'static HashMap<String, PathBuf> {
         if cfg!(feature = "redis") {
             features.push("redis");
         }
+        if cfg!(feature = "metrics") {
+            features.push("metrics");
+        }
         let output = Command::new(env!("CARGO"))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .args([
@@ -244,6 +247,57 @@ async fn axum_api_serves_without_its_issuer() {
         metadata["scopes_supported"],
         json!(["api/read", "api/write"])
     );
+}
+
+#[cfg(feature = "metrics")]
+#[tokio::test]
+async fn axum_api_with_metrics_serves_a_prometheus_scrape() {
+    let issuer = Issuer::start().await;
+    let api = Running::start(
+        "axum_api",
+        &[
+            "--issuer",
+            &issuer.server.base,
+            "--client-id",
+            CLIENT_ID,
+            "--token-use",
+            "access",
+            "--addr",
+            "127.0.0.1:0",
+            "--metrics",
+        ],
+    );
+    let http = reqwest::Client::new();
+    let token = issuer.token("api/read", &[]);
+    for _ in 0..3 {
+        let me = http.get(api.url("/me")).bearer_auth(&token).send().await;
+        assert_eq!(me.expect("GET").status(), StatusCode::OK);
+    }
+    let refused = http.get(api.url("/me")).bearer_auth("x.y.z").send().await;
+    assert_eq!(refused.expect("GET").status(), StatusCode::UNAUTHORIZED);
+
+    let scrape = http.get(api.url("/metrics")).send().await.expect("GET");
+    assert_eq!(scrape.status(), StatusCode::OK);
+    let scrape = scrape.text().await.expect("text");
+    let value = |series: &str| {
+        scrape
+            .lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("no {series} in:\n{scrape}"))
+    };
+    assert_eq!(value(r#"tokengate_validations_total{outcome="ok"}"#), 3.0);
+    assert_eq!(
+        value(r#"tokengate_validations_total{outcome="malformed"}"#),
+        1.0
+    );
+    assert_eq!(value("tokengate_token_cache_hits_total"), 2.0);
+    let fetched = format!(
+        r#"tokengate_jwks_fetches_total{{issuer="{}",result="ok"}}"#,
+        issuer.server.base
+    );
+    assert!(value(&fetched) >= 1.0);
+    assert!(!scrape.contains(&token), "a token in the scrape");
 }
 
 #[test]

@@ -289,7 +289,8 @@ async fn layer_takes_jwts_and_opaque_tokens_together() {
             &issuer,
             ClientAuth::basic("demo-backend", "demo-backend-secret"),
         ))
-        .build();
+        .build()
+        .expect("valid authorizer settings");
     let app = Router::new()
         .route("/", get(|| async { "ok" }))
         .layer(JwtAuthLayer::new(authorizer.clone()));

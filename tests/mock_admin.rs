@@ -96,6 +96,7 @@ fn access_authorizer(issuer: &MockIssuer, client_id: &str) -> Authorizer {
         .expect("an authorizer builder")
         .client_id(client_id)
         .build()
+        .expect("valid authorizer settings")
 }
 
 async fn refusal(authorizer: &Authorizer, token: &str) -> AuthErrorKind {
@@ -261,6 +262,7 @@ async fn an_added_user_gets_tokens_with_its_groups() {
         .expect("an authorizer builder")
         .client_id("demo-web")
         .build()
+        .expect("valid authorizer settings")
         .authorize::<Value>(&id_token)
         .await
         .expect("the ID token validates");
@@ -500,6 +502,7 @@ async fn minted_tokens_validate_with_the_authorizer() {
         .expect("an authorizer builder")
         .client_id("demo-spa")
         .build()
+        .expect("valid authorizer settings")
         .authorize::<Value>(&token)
         .await
         .expect("the ID token validates");
@@ -1171,7 +1174,8 @@ async fn the_binary_serves_the_demo_with_an_advertised_issuer() {
                 .expect("a JWKS URL"),
         )
         .client_id("demo-web")
-        .build();
+        .build()
+        .expect("valid authorizer settings");
     let claims = authorizer
         .authorize::<()>(&token)
         .await
@@ -1223,7 +1227,8 @@ access_token = 600
                 .expect("a JWKS URL"),
         )
         .client_id("ci-backend")
-        .build();
+        .build()
+        .expect("valid authorizer settings");
     let claims = authorizer
         .authorize::<()>(tokens["access_token"].as_str().expect("an access token"))
         .await

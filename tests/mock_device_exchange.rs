@@ -392,7 +392,8 @@ async fn oauth2_crate_device_flow_with_approval_on_the_page() {
         .expect("authorizer")
         .client_id("tv")
         .clock(fx.clock.clone())
-        .build();
+        .build()
+        .expect("valid authorizer settings");
     let claims = authorizer
         .authorize::<()>(tokens.access_token().secret())
         .await
@@ -481,7 +482,8 @@ async fn polling_pending_slow_down_approval_and_single_use() {
         .expect("authorizer")
         .client_id("tv")
         .clock(fx.clock.clone())
-        .build();
+        .build()
+        .expect("valid authorizer settings");
     let claims = authorizer
         .authorize::<()>(str_of(&tokens, "access_token"))
         .await
@@ -537,6 +539,7 @@ async fn approval_on_the_page_issues_tokens_for_the_signed_in_user() {
         .client_id("tv")
         .clock(fx.clock.clone())
         .build()
+        .expect("valid authorizer settings")
         .authorize::<()>(str_of(&tokens, "id_token"))
         .await
         .expect("an ID token with openid");
@@ -856,6 +859,7 @@ async fn a_trusted_issuers_token_is_exchanged_for_ours() {
         .client_id("exchanger")
         .clock(fx.clock.clone())
         .build()
+        .expect("valid authorizer settings")
         .authorize::<serde_json::Map<String, Value>>(str_of(&body, "access_token"))
         .await
         .expect("our token validates");

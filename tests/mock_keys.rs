@@ -36,6 +36,7 @@ fn authorizer(mock: &MockIssuer, clock: &ManualClock, timeout: Duration) -> Auth
         )
         .clock(clock.clone())
         .build()
+        .expect("valid authorizer settings")
 }
 
 async fn eventually(what: &str, condition: impl Fn() -> bool) {

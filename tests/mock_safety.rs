@@ -671,7 +671,8 @@ async fn huge_lifetimes_saturate_at_the_last_readable_date_through_every_grant()
         .authorizer(Profile::cognito_access())
         .expect("builder")
         .client_id("demo-web")
-        .build();
+        .build()
+        .expect("valid authorizer settings");
     authorizer
         .authorize::<()>(&again.access_token)
         .await
@@ -761,7 +762,8 @@ device_interval = 9223372036854775807
             RemoteJwks::from_uri(format!("{}/.well-known/jwks.json", server.base)).expect("url"),
         )
         .client_id("backend")
-        .build();
+        .build()
+        .expect("valid authorizer settings");
     authorizer.authorize::<()>(token).await.expect("valid");
     assert!(body["expires_in"].as_u64().is_some_and(|e| e > 0));
 }

@@ -270,6 +270,7 @@ pub async fn check_access(
         .client_id(client_id)
         .clock(fx.clock.clone())
         .build()
+        .expect("valid authorizer settings")
         .authorize::<Map<String, Value>>(token)
         .await
         .expect("the access token validates")
@@ -283,6 +284,7 @@ pub async fn check_id(fx: &Fixture, client_id: &str, token: &str) -> Claims<Map<
         .client_id(client_id)
         .clock(fx.clock.clone())
         .build()
+        .expect("valid authorizer settings")
         .authorize::<Map<String, Value>>(token)
         .await
         .expect("the ID token validates")

@@ -214,6 +214,7 @@ fn remote(server: &JwksServer, clock: &ManualClock) -> Authorizer {
         )
         .clock(clock.clone())
         .build()
+        .expect("valid authorizer settings")
 }
 
 async fn eventually(what: &str, condition: impl Fn() -> bool) {

@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, ErrorKind};
 use crate::jwks::fetch::{FetchLimits, fetch_json};
+use crate::jwks::remote::transport_allowed;
 
 #[derive(Deserialize)]
 struct Metadata {
@@ -40,13 +41,14 @@ pub(crate) fn metadata_urls(issuer: &Url) -> Vec<Url> {
 }
 
 /// Fetches the issuer's metadata and returns its `jwks_uri`, after checking that the document
-/// names exactly this issuer and that the key set is served over HTTPS (or over HTTP only
-/// when the issuer itself is HTTP, as in local tests).
+/// names exactly this issuer and that the key set's transport is allowed (see
+/// [`parse_metadata`]).
 pub(crate) async fn discover_jwks_uri(
     client: &Client,
     issuer: &str,
     issuer_url: &Url,
     limits: &FetchLimits,
+    allow_insecure_http: bool,
 ) -> Result<Url, Error> {
     let mut last_error = None;
     for url in metadata_urls(issuer_url) {
@@ -58,7 +60,7 @@ pub(crate) async fn discover_jwks_uri(
             }
             Err(err) => return Err(err),
         };
-        return parse_metadata(&fetched.body, issuer, issuer_url, &url);
+        return parse_metadata(&fetched.body, issuer, issuer_url, &url, allow_insecure_http);
     }
     Err(last_error.unwrap_or_else(|| {
         Error::new(ErrorKind::InvalidUrl {
@@ -69,8 +71,9 @@ pub(crate) async fn discover_jwks_uri(
 }
 
 /// Reads the `jwks_uri` of a metadata document fetched from `url`: the document must be a
-/// JSON object naming exactly `issuer`, and the key set must be served over HTTPS (or over
-/// HTTP only when `issuer_url` itself is HTTP, as in local tests).
+/// JSON object naming exactly `issuer`, and the key set must be served over HTTPS — over
+/// HTTP only to a loopback host when the issuer is HTTP too (local tests), or anywhere with
+/// `allow_insecure_http`.
 ///
 /// Pure: no I/O, so the fuzz targets (feature `fuzzing`) call it directly.
 pub(crate) fn parse_metadata(
@@ -78,6 +81,7 @@ pub(crate) fn parse_metadata(
     issuer: &str,
     issuer_url: &Url,
     url: &Url,
+    allow_insecure_http: bool,
 ) -> Result<Url, Error> {
     let invalid = |reason: String| {
         Error::new(ErrorKind::Discovery {
@@ -100,10 +104,14 @@ pub(crate) fn parse_metadata(
         .jwks_uri
         .ok_or_else(|| invalid("no `jwks_uri`".into()))?;
     let jwks_uri = Url::parse(&jwks_uri).map_err(|e| invalid(format!("`jwks_uri`: {e}")))?;
-    let secure = jwks_uri.scheme() == "https"
-        || (jwks_uri.scheme() == "http" && issuer_url.scheme() == "http");
-    if !secure {
-        return Err(invalid("`jwks_uri` is not HTTPS".into()));
+    // An HTTPS issuer never hands its keys to plain HTTP, not even on loopback.
+    let allowed = jwks_uri.scheme() == "https"
+        || allow_insecure_http
+        || (issuer_url.scheme() == "http" && transport_allowed(&jwks_uri, false));
+    if !allowed {
+        return Err(invalid(
+            "`jwks_uri` is not HTTPS (http:// only on loopback, for an http:// issuer)".into(),
+        ));
     }
     Ok(jwks_uri)
 }
@@ -129,6 +137,24 @@ mod tests {
                 "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Pool/.well-known/oauth-authorization-server",
             ]
         );
+    }
+
+    fn jwks_uri_of(issuer: &str, jwks_uri: &str, insecure: bool) -> Result<Url, Error> {
+        let issuer_url = Url::parse(issuer).expect("issuer");
+        let url = Url::parse(&format!("{issuer}/.well-known/openid-configuration")).expect("url");
+        let doc = format!(r#"{{"issuer":"{issuer}","jwks_uri":"{jwks_uri}"}}"#);
+        parse_metadata(doc.as_bytes(), issuer, &issuer_url, &url, insecure)
+    }
+
+    #[test]
+    fn jwks_uri_over_http_only_on_loopback_or_when_allowed() {
+        assert!(jwks_uri_of("https://issuer.example", "https://keys.example/jwks", false).is_ok());
+        assert!(jwks_uri_of("http://127.0.0.1:9", "http://127.0.0.1:9/jwks", false).is_ok());
+        assert!(jwks_uri_of("http://localhost:9", "http://localhost:9/jwks", false).is_ok());
+        // A loopback issuer pointing at another host over HTTP, an HTTPS issuer downgrading.
+        assert!(jwks_uri_of("http://127.0.0.1:9", "http://keys.example/jwks", false).is_err());
+        assert!(jwks_uri_of("https://issuer.example", "http://127.0.0.1/jwks", false).is_err());
+        assert!(jwks_uri_of("http://issuer.internal", "http://keys.internal/jwks", true).is_ok());
     }
 
     #[test]

@@ -83,7 +83,8 @@ pub(crate) async fn fetch_json(
         .send()
         .await
         .map_err(|source| transport_error(at(), source))?;
-    // A caller-supplied client may follow redirects; the answer must come from `url` itself.
+    // Every client here has redirects off; should one ever be followed, the answer must
+    // still come from `url` itself.
     if response.status().is_redirection() || response.url() != url {
         return Err(ErrorKind::Redirect { url: at() }.into());
     }

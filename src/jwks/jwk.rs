@@ -302,6 +302,19 @@ impl VerifyingKey {
         alg.family() == self.family && self.alg.is_none_or(|own| own == alg)
     }
 
+    /// Whether `other` is the same key: same `kid`, `alg`, and public key material for the
+    /// same algorithms.
+    pub(crate) fn same_key(&self, other: &Self) -> bool {
+        self.kid == other.kid
+            && self.alg == other.alg
+            && self.verifiers.len() == other.verifiers.len()
+            && self
+                .verifiers
+                .iter()
+                .zip(other.verifiers.iter())
+                .all(|((a, k), (b, l))| a == b && k.as_ref() == l.as_ref())
+    }
+
     /// Verifies `signature` over `message` with `alg`.
     pub(crate) fn verify(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
         // RFC 7518 §3.4: an ECDSA signature is R || S, each exactly the coordinate length.

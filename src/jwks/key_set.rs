@@ -135,6 +135,20 @@ impl KeySet {
         self.inner.keys.iter().any(|k| k.kid() == Some(kid))
     }
 
+    /// Whether `other` holds exactly the same keys, in any order: a refresh that returns them
+    /// changes nothing that was verified with this set.
+    pub(crate) fn same_keys(&self, other: &Self) -> bool {
+        self.len() == other.len()
+            && self
+                .keys()
+                .iter()
+                .all(|key| other.keys().iter().any(|o| key.same_key(o)))
+            && other
+                .keys()
+                .iter()
+                .all(|key| self.keys().iter().any(|o| key.same_key(o)))
+    }
+
     /// Chooses the one key that may verify a token with this `alg` and `kid`.
     ///
     /// With a `kid`, the keys of that id that fit the algorithm; without, every key that fits.

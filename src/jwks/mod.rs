@@ -3,7 +3,9 @@
 
 mod discovery;
 mod fetch;
+mod health;
 mod jwk;
+mod key_cache;
 mod key_set;
 mod remote;
 
@@ -11,7 +13,9 @@ pub(crate) use discovery::metadata_urls;
 #[cfg(feature = "fuzzing")]
 pub(crate) use discovery::parse_metadata;
 pub(crate) use fetch::{FetchLimits, default_client, fetch_json};
+pub use health::{KeySetHealth, KeyStatus};
 pub use jwk::VerifyingKey;
+pub(crate) use key_cache::{KeyCache, Lookup};
 pub use key_set::{KeySet, SkippedKey};
-pub(crate) use remote::{KeyCache, Lookup, parse_url};
-pub use remote::{KeySetHealth, KeyStatus, RemoteJwks};
+pub(crate) use remote::parse_url;
+pub use remote::RemoteJwks;

@@ -1,26 +1,25 @@
-//! [`RemoteJwks`]: an issuer's key set fetched over HTTP, cached, refreshed in the background.
-//!
-//! Reads are lock-free (an `ArcSwap` snapshot). Fetches are single flight: every caller that
-//! needs keys while one fetch runs waits for that fetch, and no lock is held across I/O (the
-//! fetch runs in its own task and reports through a `watch` channel).
+//! [`RemoteJwks`]: where an issuer's key set is fetched from, and the bounds of how long it is
+//! trusted. Checked once, when the authorizer is built; the running cache is
+//! [`KeyCache`](crate::jwks::KeyCache).
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::time::{Duration, SystemTime};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
-use arc_swap::{ArcSwapOption, Guard};
-use reqwest::{Client, Url};
-use tokio::sync::watch;
+use reqwest::{Client, ClientBuilder, Url};
 
 use crate::clock::Clock;
-use crate::error::{AuthError, AuthErrorKind, Error, ErrorKind};
-use crate::jwks::KeySet;
-use crate::jwks::discovery::discover_jwks_uri;
-use crate::jwks::fetch::{FetchLimits, default_client, fetch_json};
+use crate::error::{Error, ErrorKind};
+use crate::jwks::fetch::{FetchLimits, default_client};
+use crate::jwks::key_cache::KeyCache;
 use crate::jwks::key_set::DEFAULT_MAX_KEYS;
 
 /// Where a remote key set comes from, and how it is cached.
+///
+/// The trust bounds must nest, `cooldown ≤ ttl ≤ max_ttl ≤ max_staleness`; building the
+/// authorizer checks them (and the rest of this configuration) and returns an
+/// [`ErrorKind::Config`] when they do not.
 ///
 /// ```
 /// use std::time::Duration;
@@ -28,41 +27,52 @@ use crate::jwks::key_set::DEFAULT_MAX_KEYS;
 ///
 /// let jwks = RemoteJwks::discover("https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example")?
 ///     .cooldown(Duration::from_secs(10))
+///     .max_ttl(Duration::from_secs(15 * 60))
 ///     .max_staleness(Duration::from_secs(6 * 3600));
 /// # Ok::<(), tokengate::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct RemoteJwks {
-    source: Source,
-    config: Config,
-    client: Option<Client>,
+    pub(crate) source: Source,
+    pub(crate) config: Config,
+    /// A client built from the caller's settings, or why it could not be built.
+    client: Option<Result<Client, String>>,
 }
 
 #[derive(Clone, Debug)]
-enum Source {
+pub(crate) enum Source {
     Discovery { issuer: String, url: Url },
     Uri(Url),
 }
 
+impl Source {
+    pub(crate) fn url(&self) -> &Url {
+        match self {
+            Self::Discovery { url, .. } | Self::Uri(url) => url,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
-struct Config {
-    ttl: Duration,
-    max_ttl: Duration,
-    cooldown: Duration,
-    max_staleness: Duration,
-    connect_timeout: Duration,
-    limits: FetchLimits,
-    max_keys: usize,
-    min_backoff: Duration,
-    max_backoff: Duration,
-    check_interval: Duration,
+pub(crate) struct Config {
+    pub(crate) ttl: Duration,
+    pub(crate) max_ttl: Duration,
+    pub(crate) cooldown: Duration,
+    pub(crate) max_staleness: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) limits: FetchLimits,
+    pub(crate) max_keys: usize,
+    pub(crate) min_backoff: Duration,
+    pub(crate) max_backoff: Duration,
+    pub(crate) check_interval: Duration,
+    pub(crate) allow_insecure_http: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Self {
             ttl: Duration::from_secs(10 * 60),
-            max_ttl: Duration::from_secs(24 * 3600),
+            max_ttl: Duration::from_secs(3600),
             cooldown: Duration::from_secs(30),
             max_staleness: Duration::from_secs(24 * 3600),
             connect_timeout: Duration::from_secs(2),
@@ -74,8 +84,81 @@ impl Default for Config {
             min_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(5 * 60),
             check_interval: Duration::from_secs(1),
+            allow_insecure_http: false,
         }
     }
+}
+
+impl Config {
+    /// How long one fetch may take at most, discovery included (up to three metadata
+    /// documents, then the key set): past it, a fetch nobody drives counts as gone.
+    pub(crate) fn fetch_deadline(&self) -> Duration {
+        self.limits
+            .timeout
+            .saturating_add(self.connect_timeout)
+            .saturating_mul(4)
+            .saturating_add(Duration::from_secs(1))
+    }
+
+    /// The TTL of a fetched set: `max-age` when the issuer sent one, within
+    /// [cooldown, max_ttl]; else the configured TTL.
+    pub(crate) fn ttl_for(&self, max_age: Option<Duration>) -> Duration {
+        max_age.map_or(self.ttl, |age| age.max(self.cooldown).min(self.max_ttl))
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        let invalid = |message: String| Err(Error::new(ErrorKind::Config(message)));
+        let order = [
+            ("cooldown", self.cooldown, "ttl", self.ttl),
+            ("ttl", self.ttl, "max_ttl", self.max_ttl),
+            ("max_ttl", self.max_ttl, "max_staleness", self.max_staleness),
+            (
+                "the least retry backoff",
+                self.min_backoff,
+                "the greatest",
+                self.max_backoff,
+            ),
+        ];
+        for (small, a, large, b) in order {
+            if a > b {
+                return invalid(format!(
+                    "{small} ({a:?}) must not exceed {large} ({b:?}): remote keys need \
+                     cooldown ≤ ttl ≤ max_ttl ≤ max_staleness"
+                ));
+            }
+        }
+        for (name, value) in [
+            ("timeout", self.limits.timeout),
+            ("connect_timeout", self.connect_timeout),
+            ("refresh_check_interval", self.check_interval),
+        ] {
+            if value.is_zero() {
+                return invalid(format!("{name} must be longer than zero"));
+            }
+        }
+        if self.max_keys == 0 || self.limits.max_body == 0 {
+            return invalid("max_keys and max_body_bytes must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// Whether `url` names this machine: `localhost`, 127.0.0.0/8 or `::1`.
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    }
+}
+
+/// Whether fetching `url` is allowed: HTTPS, or HTTP to this machine, or HTTP anywhere once
+/// the caller gave up transport security.
+pub(crate) fn transport_allowed(url: &Url, allow_insecure_http: bool) -> bool {
+    url.scheme() == "https" || (url.scheme() == "http" && (allow_insecure_http || is_loopback(url)))
 }
 
 pub(crate) fn parse_url(url: &str) -> Result<Url, Error> {
@@ -88,11 +171,7 @@ pub(crate) fn parse_url(url: &str) -> Result<Url, Error> {
     let parsed = Url::parse(url).map_err(|_| invalid("not an absolute URL"))?;
     match parsed.scheme() {
         "https" | "http" => {}
-        _ => {
-            return Err(invalid(
-                "the scheme must be https (or http for local tests)",
-            ));
-        }
+        _ => return Err(invalid("the scheme must be https (or http on loopback)")),
     }
     if parsed.cannot_be_a_base() || parsed.host().is_none() {
         return Err(invalid("no host"));
@@ -106,7 +185,8 @@ pub(crate) fn parse_url(url: &str) -> Result<Url, Error> {
 impl RemoteJwks {
     /// Keys found through the issuer's metadata: `{issuer}/.well-known/openid-configuration`,
     /// then RFC 8414's `/.well-known/oauth-authorization-server`. The document's `issuer` must
-    /// equal `issuer` exactly.
+    /// equal `issuer` exactly, and its `jwks_uri` must be HTTPS (or HTTP on loopback when the
+    /// issuer is too).
     ///
     /// # Errors
     ///
@@ -135,27 +215,38 @@ impl RemoteJwks {
     }
 
     /// How long a fetched set is fresh when the response has no `Cache-Control: max-age`.
-    /// A background refresh runs at about 80 % of it. Defaults to 10 minutes.
+    /// A background refresh runs at about 80 % of it; past it, requests still use the set
+    /// while one shared refresh runs. Defaults to 10 minutes.
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.config.ttl = ttl;
         self
     }
 
-    /// The least time between two fetches caused by unknown `kid`s; during it an unknown `kid`
-    /// is refused at once. Also the floor for `max-age`. Defaults to 30 seconds.
+    /// The longest an issuer's `Cache-Control: max-age` may make a set fresh: a key the
+    /// issuer removed is refused at most about this long after. `max-age` is honoured within
+    /// [cooldown, max_ttl]. Defaults to 1 hour.
+    pub fn max_ttl(mut self, max_ttl: Duration) -> Self {
+        self.config.max_ttl = max_ttl;
+        self
+    }
+
+    /// The least time between two fetches caused by requests (unknown `kid`s, a set past its
+    /// TTL); during it an unknown `kid` is refused at once. Also the floor for `max-age`.
+    /// Defaults to 30 seconds.
     pub fn cooldown(mut self, cooldown: Duration) -> Self {
         self.config.cooldown = cooldown;
         self
     }
 
     /// How long the last good set keeps being used while the issuer cannot be reached. Past
-    /// it, requests get [`AuthErrorKind::KeysUnavailable`] (a 503). Defaults to 24 hours.
+    /// it, requests get [`AuthErrorKind::KeysUnavailable`](crate::AuthErrorKind) (a 503).
+    /// Defaults to 24 hours.
     pub fn max_staleness(mut self, max_staleness: Duration) -> Self {
         self.config.max_staleness = max_staleness;
         self
     }
 
-    /// Time allowed to connect. Defaults to 2 seconds. Ignored with [`RemoteJwks::http_client`].
+    /// Time allowed to connect. Defaults to 2 seconds.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.config.connect_timeout = timeout;
         self
@@ -179,48 +270,82 @@ impl RemoteJwks {
         self
     }
 
-    /// Bounds of the exponential backoff between background retries while fetches fail.
+    /// Bounds of the exponential backoff between retries while fetches fail (`min ≤ max`).
     /// Default to 1 second and 5 minutes.
     pub fn retry_backoff(mut self, min: Duration, max: Duration) -> Self {
         self.config.min_backoff = min;
-        self.config.max_backoff = max.max(min);
+        self.config.max_backoff = max;
         self
     }
 
     /// How often the background task looks at the clock to see whether a refresh or a retry
     /// is due. Defaults to 1 second.
     pub fn refresh_check_interval(mut self, interval: Duration) -> Self {
-        self.config.check_interval = interval.max(Duration::from_millis(1));
+        self.config.check_interval = interval;
         self
     }
 
-    /// Your own HTTP client (proxies, root certificates). Its redirects are still refused.
-    pub fn http_client(mut self, client: Client) -> Self {
-        self.client = Some(client);
+    /// Fetches key sets and metadata over plain `http://` from any host. Gives up transport
+    /// security: anyone on the network path can then hand the authorizer keys of their own,
+    /// and so mint tokens it accepts. Without it, `http://` is allowed only for loopback hosts
+    /// (`localhost`, 127.0.0.0/8, `::1`), for local tests.
+    pub fn allow_insecure_http(mut self) -> Self {
+        self.config.allow_insecure_http = true;
         self
     }
 
-    pub(crate) fn into_cache(self, clock: Arc<dyn Clock>) -> KeyCache {
-        KeyCache {
-            shared: Arc::new(Shared {
-                clock,
-                source: self.source,
-                config: self.config,
-                client: self.client,
-                default_client: std::sync::OnceLock::new(),
-                snapshot: ArcSwapOption::empty(),
-                jwks_uri: ArcSwapOption::empty(),
-                inflight: Mutex::new(None),
-                last_attempt: Mutex::new(None),
-                retry_at: Mutex::new(None),
-                refresher_started: AtomicBool::new(false),
-                generation: AtomicU64::new(0),
-                fetches: AtomicU64::new(0),
-                failures: AtomicU64::new(0),
-                last_error: Mutex::new(None),
-                last_success: Mutex::new(None),
-            }),
+    /// Your own HTTP client settings (proxies, root certificates, timeouts). tokengate builds
+    /// the client itself after turning redirects off, so a redirect is never followed
+    /// whatever the builder said; [`RemoteJwks::connect_timeout`] is then ignored.
+    ///
+    /// ```
+    /// use tokengate::RemoteJwks;
+    ///
+    /// let jwks = RemoteJwks::from_uri("https://issuer.example/jwks.json")?
+    ///     .http_client(reqwest::Client::builder().user_agent("orders-api"));
+    /// # let _ = jwks;
+    /// # Ok::<(), tokengate::Error>(())
+    /// ```
+    ///
+    /// A builder that cannot be built surfaces when the authorizer is built.
+    pub fn http_client(mut self, builder: ClientBuilder) -> Self {
+        let built = builder
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"));
+        self.client = Some(built);
+        self
+    }
+
+    /// Checks the configuration and starts the cache, on the authorizer's `clock`; `issuer`
+    /// names it in metrics.
+    pub(crate) fn into_cache(
+        self,
+        clock: Arc<dyn Clock>,
+        issuer: Option<&str>,
+    ) -> Result<KeyCache, Error> {
+        self.config.check()?;
+        let url = self.source.url();
+        if !transport_allowed(url, self.config.allow_insecure_http) {
+            return Err(Error::new(ErrorKind::InvalidUrl {
+                url: url.to_string(),
+                reason: "http:// is allowed only for loopback hosts; use https, or call \
+                         `allow_insecure_http()` to give up transport security",
+            }));
         }
+        let client = match self.client {
+            Some(Ok(client)) => client,
+            Some(Err(message)) => return Err(Error::new(ErrorKind::Config(message))),
+            None => default_client(self.config.connect_timeout)?,
+        };
+        let label = issuer.map_or_else(|| url.to_string(), str::to_owned);
+        Ok(KeyCache::new(
+            clock,
+            self.source,
+            self.config,
+            client,
+            label,
+        ))
     }
 }
 
@@ -234,404 +359,60 @@ impl fmt::Debug for RemoteJwks {
     }
 }
 
-/// A key set as fetched at one moment.
-#[derive(Debug)]
-pub(crate) struct Snapshot {
-    pub(crate) keys: KeySet,
-    /// Clock milliseconds when fetched.
-    fetched_at: u64,
-    ttl: Duration,
-    /// Clock milliseconds when the background refresh is due (≈80 % of the TTL, jittered).
-    refresh_at: u64,
-    generation: u64,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-type Outcome = Result<(), Arc<Error>>;
-
-/// The state of one remote key set; cheap to clone.
-#[derive(Clone, Debug)]
-pub(crate) struct KeyCache {
-    shared: Arc<Shared>,
-}
-
-struct Shared {
-    clock: Arc<dyn Clock>,
-    source: Source,
-    config: Config,
-    client: Option<Client>,
-    default_client: std::sync::OnceLock<Result<Client, String>>,
-    snapshot: ArcSwapOption<Snapshot>,
-    jwks_uri: ArcSwapOption<Url>,
-    inflight: Mutex<Option<watch::Receiver<Option<Outcome>>>>,
-    /// Clock milliseconds when the last fetch started.
-    last_attempt: Mutex<Option<u64>>,
-    /// Clock milliseconds before which the background task does not retry (backoff).
-    retry_at: Mutex<Option<(u64, Duration)>>,
-    refresher_started: AtomicBool,
-    generation: AtomicU64,
-    fetches: AtomicU64,
-    failures: AtomicU64,
-    last_error: Mutex<Option<String>>,
-    last_success: Mutex<Option<SystemTime>>,
-}
-
-impl fmt::Debug for Shared {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyCache")
-            .field("source", &self.source)
-            .field("generation", &self.generation.load(Ordering::Relaxed))
-            .finish_non_exhaustive()
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-impl Shared {
-    fn now(&self) -> u64 {
-        self.clock.now_millis()
+    fn url(s: &str) -> Url {
+        Url::parse(s).expect("url")
     }
 
-    /// Time since the clock read `millis`.
-    fn since(&self, millis: u64) -> Duration {
-        Duration::from_millis(self.now().saturating_sub(millis))
-    }
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// What the current snapshot can do for a request.
-#[derive(Debug)]
-pub(crate) enum Lookup<'a> {
-    /// No set was ever fetched.
-    Cold,
-    /// The set is older than the staleness bound.
-    Stale,
-    /// A usable set.
-    Ready(&'a Snapshot),
-}
-
-impl Snapshot {
-    pub(crate) fn generation(&self) -> u64 {
-        self.generation
-    }
-}
-
-/// How healthy one issuer's key set is.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum KeyStatus {
-    /// Within its TTL (or static keys).
-    Fresh,
-    /// Past its TTL but within the staleness bound: still used while refreshes fail.
-    Stale,
-    /// No usable set: requests get 503.
-    Unavailable,
-}
-
-/// A snapshot of one issuer's key set, for health endpoints and logs.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct KeySetHealth {
-    /// The issuer, when known.
-    pub issuer: Option<String>,
-    /// Where the keys come from: a URL, or `static`.
-    pub source: String,
-    /// Fresh, stale or unavailable.
-    pub status: KeyStatus,
-    /// The `kid`s of the usable keys.
-    pub kids: Vec<String>,
-    /// Time since the set was fetched.
-    pub age: Option<Duration>,
-    /// When the last fetch succeeded.
-    pub last_success: Option<SystemTime>,
-    /// The last fetch error, if the last fetch failed.
-    pub last_error: Option<String>,
-    /// Fetches started.
-    pub fetches: u64,
-    /// Fetches that failed.
-    pub failures: u64,
-}
-
-impl KeySetHealth {
-    pub(crate) fn of_static(issuer: Option<&str>, keys: &KeySet) -> Self {
-        Self {
-            issuer: issuer.map(str::to_owned),
-            source: "static".to_owned(),
-            status: KeyStatus::Fresh,
-            kids: keys
-                .keys()
-                .iter()
-                .filter_map(|k| k.kid().map(str::to_owned))
-                .collect(),
-            age: None,
-            last_success: None,
-            last_error: None,
-            fetches: 0,
-            failures: 0,
+    #[test]
+    fn loopback_hosts_are_this_machine_only() {
+        for local in [
+            "http://localhost:8080/jwks.json",
+            "http://LOCALHOST/",
+            "http://127.0.0.1:1/",
+            "http://127.3.2.1/",
+            "http://[::1]:9000/",
+        ] {
+            assert!(is_loopback(&url(local)), "{local}");
         }
-    }
-}
-
-impl KeyCache {
-    /// The current snapshot, without waiting.
-    pub(crate) fn load(&self) -> Guard<Option<Arc<Snapshot>>> {
-        self.ensure_refresher();
-        self.shared.snapshot.load()
-    }
-
-    /// Classifies a loaded snapshot.
-    pub(crate) fn lookup<'a>(&self, snapshot: Option<&'a Snapshot>) -> Lookup<'a> {
-        match snapshot {
-            None => Lookup::Cold,
-            Some(s) if self.shared.since(s.fetched_at) > self.shared.config.max_staleness => {
-                Lookup::Stale
-            }
-            Some(s) => Lookup::Ready(s),
+        for remote in [
+            "http://issuer.example/",
+            "http://localhost.example/",
+            "http://10.0.0.1/",
+            "http://[::2]/",
+            "http://0.0.0.0/",
+        ] {
+            assert!(!is_loopback(&url(remote)), "{remote}");
         }
     }
 
-    /// Whether a set was ever fetched.
-    pub(crate) fn has_keys(&self) -> bool {
-        self.shared.snapshot.load().is_some()
-    }
-
-    /// The error a request gets when no usable set can be had now.
-    ///
-    /// Its retry hint is the sooner of two moments when keys may come: the background task's
-    /// next retry, and the end of the cooldown (when a request may fetch again).
-    pub(crate) fn unavailable(&self) -> AuthError {
-        let shared = &self.shared;
-        let cooldown_left = lock(&shared.last_attempt)
-            .map(|at| shared.config.cooldown.saturating_sub(shared.since(at)))
-            .unwrap_or_default();
-        let retry_left = lock(&shared.retry_at)
-            .map(|(at, _)| Duration::from_millis(at.saturating_sub(shared.now())));
-        let wait = retry_left.map_or(cooldown_left, |r| r.min(cooldown_left));
-        AuthError::new(AuthErrorKind::KeysUnavailable)
-            .with_retry_after(wait.as_secs_f64().ceil().max(1.0) as u64)
-    }
-
-    /// Whether a newer set than `generation` is in place.
-    pub(crate) fn newer_than(&self, generation: u64) -> bool {
-        self.shared.generation.load(Ordering::Acquire) > generation
-    }
-
-    /// Joins the running fetch, or starts one if the last began longer than the cooldown ago.
-    /// `None` when the cooldown forbids a fetch: the caller answers at once.
-    pub(crate) async fn refetch_within_cooldown(&self) -> Option<Outcome> {
-        let rx = self.join_or_start(true)?;
-        Some(wait(rx).await)
-    }
-
-    /// Joins the running fetch or starts one, whatever the cooldown.
-    pub(crate) async fn refresh(&self) -> Outcome {
-        match self.join_or_start(false) {
-            Some(rx) => wait(rx).await,
-            None => Ok(()),
-        }
-    }
-
-    fn join_or_start(&self, respect_cooldown: bool) -> Option<watch::Receiver<Option<Outcome>>> {
-        let shared = &self.shared;
-        let mut inflight = lock(&shared.inflight);
-        if let Some(rx) = &*inflight {
-            return Some(rx.clone());
-        }
-        {
-            let mut last = lock(&shared.last_attempt);
-            if respect_cooldown && last.is_some_and(|at| shared.since(at) < shared.config.cooldown)
-            {
-                return None;
-            }
-            *last = Some(shared.now());
-        }
-        let (tx, rx) = watch::channel(None);
-        *inflight = Some(rx.clone());
-        drop(inflight);
-        let cache = self.clone();
-        tokio::spawn(async move {
-            let outcome = cache.fetch_and_install().await.map_err(Arc::new);
-            *lock(&cache.shared.inflight) = None;
-            let _ = tx.send(Some(outcome));
-        });
-        Some(rx)
-    }
-
-    async fn fetch_and_install(&self) -> Result<(), Error> {
-        let shared = &self.shared;
-        shared.fetches.fetch_add(1, Ordering::Relaxed);
-        let result = self.fetch().await;
-        match &result {
-            Ok(count) => {
-                *lock(&shared.last_error) = None;
-                *lock(&shared.last_success) = Some(SystemTime::now());
-                tracing::debug!(source = %self.source_url(), keys = count, "key set fetched");
-            }
-            Err(err) => {
-                shared.failures.fetch_add(1, Ordering::Relaxed);
-                *lock(&shared.last_error) = Some(err.to_string());
-                // Discover again next time: the metadata may have moved the key set.
-                shared.jwks_uri.store(None);
-                tracing::warn!(source = %self.source_url(), error = %err, "key set fetch failed");
-            }
-        }
-        result.map(|_| ())
-    }
-
-    async fn fetch(&self) -> Result<usize, Error> {
-        let shared = &self.shared;
-        let client = match &shared.client {
-            Some(client) => client.clone(),
-            None => shared
-                .default_client
-                .get_or_init(|| {
-                    default_client(shared.config.connect_timeout).map_err(|e| e.to_string())
-                })
-                .clone()
-                .map_err(|e| Error::new(ErrorKind::Config(e)))?,
+    #[test]
+    fn max_age_is_honoured_within_cooldown_and_max_ttl() {
+        let config = Config {
+            cooldown: Duration::from_secs(30),
+            ttl: Duration::from_secs(600),
+            max_ttl: Duration::from_secs(3600),
+            ..Config::default()
         };
-        let limits = &shared.config.limits;
-        let uri = match &shared.source {
-            Source::Uri(url) => url.clone(),
-            Source::Discovery { issuer, url } => match shared.jwks_uri.load_full() {
-                Some(found) => (*found).clone(),
-                None => {
-                    tracing::debug!(issuer = %issuer, "discovering the key set");
-                    let found = discover_jwks_uri(&client, issuer, url, limits).await?;
-                    shared.jwks_uri.store(Some(Arc::new(found.clone())));
-                    found
-                }
+        let ttl = |age: Option<u64>| config.ttl_for(age.map(Duration::from_secs)).as_secs();
+        assert_eq!(ttl(None), 600);
+        assert_eq!(ttl(Some(1)), 30);
+        assert_eq!(ttl(Some(120)), 120);
+        assert_eq!(ttl(Some(86_400)), 3600);
+    }
+
+    #[test]
+    fn the_fetch_deadline_saturates() {
+        let config = Config {
+            limits: FetchLimits {
+                timeout: Duration::MAX,
+                max_body: 1,
             },
+            ..Config::default()
         };
-        tracing::debug!(url = %uri, "fetching key set");
-        let fetched = fetch_json(&client, &uri, limits).await?;
-        let keys = KeySet::from_jwks_json_with_limit(&fetched.body, shared.config.max_keys)?;
-        let ttl = fetched.max_age.map_or(shared.config.ttl, |age| {
-            age.clamp(shared.config.cooldown, shared.config.max_ttl)
-        });
-        let count = keys.len();
-        let generation = shared.generation.load(Ordering::Acquire) + 1;
-        let now = shared.now();
-        shared.snapshot.store(Some(Arc::new(Snapshot {
-            keys,
-            fetched_at: now,
-            ttl,
-            refresh_at: now.saturating_add(millis(ttl.mul_f64(0.8 * jitter()))),
-            generation,
-        })));
-        shared.generation.store(generation, Ordering::Release);
-        Ok(count)
-    }
-
-    fn source_url(&self) -> String {
-        match &self.shared.source {
-            Source::Uri(url) => url.to_string(),
-            Source::Discovery { url, .. } => url.to_string(),
-        }
-    }
-
-    /// Starts the background refresher once, from within a runtime.
-    fn ensure_refresher(&self) {
-        let shared = &self.shared;
-        if shared.refresher_started.load(Ordering::Relaxed)
-            || tokio::runtime::Handle::try_current().is_err()
-            || shared.refresher_started.swap(true, Ordering::AcqRel)
-        {
-            return;
-        }
-        tokio::spawn(refresh_loop(Arc::downgrade(shared)));
-    }
-
-    pub(crate) fn health(&self, issuer: Option<&str>) -> KeySetHealth {
-        let shared = &self.shared;
-        let snapshot = shared.snapshot.load_full();
-        let status = match (&snapshot, self.lookup(snapshot.as_deref())) {
-            (_, Lookup::Cold | Lookup::Stale) => KeyStatus::Unavailable,
-            (Some(s), _) if shared.since(s.fetched_at) > s.ttl => KeyStatus::Stale,
-            _ => KeyStatus::Fresh,
-        };
-        KeySetHealth {
-            issuer: issuer.map(str::to_owned),
-            source: self.source_url(),
-            status,
-            kids: snapshot
-                .as_ref()
-                .map(|s| {
-                    s.keys
-                        .keys()
-                        .iter()
-                        .filter_map(|k| k.kid().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            age: snapshot.as_ref().map(|s| shared.since(s.fetched_at)),
-            last_success: *lock(&shared.last_success),
-            last_error: lock(&shared.last_error).clone(),
-            fetches: shared.fetches.load(Ordering::Relaxed),
-            failures: shared.failures.load(Ordering::Relaxed),
-        }
-    }
-}
-
-async fn wait(mut rx: watch::Receiver<Option<Outcome>>) -> Outcome {
-    match rx.wait_for(Option::is_some).await {
-        Ok(outcome) => outcome.clone().unwrap_or(Ok(())),
-        Err(_) => Err(Arc::new(Error::new(ErrorKind::Config(
-            "the key fetch task ended without an answer".into(),
-        )))),
-    }
-}
-
-/// A fraction in [0.9, 1.1), so that many services do not refresh in step.
-fn jitter() -> f64 {
-    let mut byte = [0u8; 2];
-    let _ = aws_lc_rs::rand::fill(&mut byte);
-    0.9 + f64::from(u16::from_le_bytes(byte)) / f64::from(u16::MAX) * 0.2
-}
-
-/// Refreshes ahead of expiry (≈80 % of the TTL) and retries failures with exponential
-/// backoff, looking at the clock every `check_interval`. Ends when the cache is dropped.
-async fn refresh_loop(shared: Weak<Shared>) {
-    loop {
-        let interval = match shared.upgrade() {
-            Some(shared) => shared.config.check_interval,
-            None => return,
-        };
-        let Some(shared) = shared.upgrade() else {
-            return;
-        };
-        let now = shared.now();
-        let retry = *lock(&shared.retry_at);
-        let due = match (retry, shared.snapshot.load().as_deref()) {
-            (Some((at, _)), _) => now >= at,
-            (None, Some(snapshot)) => now >= snapshot.refresh_at,
-            (None, None) => true,
-        };
-        if due {
-            let outcome = KeyCache {
-                shared: Arc::clone(&shared),
-            }
-            .refresh()
-            .await;
-            let now = shared.now();
-            let config = &shared.config;
-            *lock(&shared.retry_at) = match (outcome, retry) {
-                (Ok(()), _) => None,
-                (Err(_), previous) => {
-                    let backoff = previous
-                        .map_or(config.min_backoff, |(_, b)| (b * 2).min(config.max_backoff));
-                    Some((
-                        now.saturating_add(millis(backoff.mul_f64(jitter()))),
-                        backoff,
-                    ))
-                }
-            };
-        }
-        drop(shared);
-        tokio::time::sleep(interval).await;
+        assert_eq!(config.fetch_deadline(), Duration::MAX);
     }
 }

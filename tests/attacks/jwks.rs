@@ -32,6 +32,7 @@ fn remote(server: &JwksServer, clock: &ManualClock) -> Authorizer {
         .remote_jwks(jwks)
         .clock(clock.clone())
         .build()
+        .expect("valid authorizer settings")
 }
 
 /// Generic claims for `issuer`, valid for two days from the clock's now.

@@ -15,6 +15,7 @@ fn discovering(server: &JwksServer, clock: &tokengate::ManualClock) -> Authorize
         .remote_jwks(RemoteJwks::discover(&server.base).expect("valid issuer"))
         .clock(clock.clone())
         .build()
+        .expect("valid authorizer settings")
 }
 
 /// The fetch error behind a failed `ready()`.
@@ -91,15 +92,20 @@ async fn redirects_are_never_followed() {
 }
 
 #[tokio::test]
-async fn a_client_that_follows_redirects_still_gets_no_keys_from_elsewhere() {
+async fn a_client_builder_that_follows_redirects_never_follows_one() {
     let key = ec_key("k");
     let server = JwksServer::start(jwks(&[&key])).await;
     server.set_mode(Mode::Redirect);
     let clock = clock();
-    let client = reqwest::Client::builder().build().expect("client");
-    let authorizer = authorizer_with(&server, &clock, |r| r.http_client(client));
+    let follows = reqwest::Client::builder().redirect(reqwest::redirect::Policy::limited(10));
+    let authorizer = authorizer_with(&server, &clock, |r| r.http_client(follows));
     let err = authorizer.ready().await.unwrap_err();
     assert!(matches!(cause(&err), ErrorKind::Redirect { .. }), "{err:?}");
+    assert_eq!(
+        server.other_hits(),
+        0,
+        "the redirect target was never asked"
+    );
 }
 
 #[tokio::test]

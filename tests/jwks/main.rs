@@ -10,6 +10,8 @@ mod flood;
 mod freshness;
 mod issuers;
 mod outage;
+mod runtimes;
+mod settings;
 
 use std::time::Duration;
 
@@ -38,6 +40,7 @@ fn authorizer_with(
         .remote_jwks(configure(remote))
         .clock(clock.clone())
         .build()
+        .expect("valid authorizer settings")
 }
 
 fn authorizer(server: &JwksServer, clock: &ManualClock) -> Authorizer {

@@ -11,7 +11,7 @@ use tokengate::{
 };
 
 use crate::support::jwks;
-use crate::{Hits, Server, key, send};
+use crate::{Hits, Server, http2_client, key, send};
 
 const REALM: &str = "https://sso.example.com/realms/acme";
 
@@ -165,18 +165,24 @@ async fn grpc_predicate_is_permission_denied_with_its_description() {
                 )
             }),
         )
-        .layer(RequireMethods::new().method(
-            METHOD,
-            Requirement::predicate("only the order's owner may cancel it", |claims: &Claims| {
-                claims.username() == Some("owner")
-            }),
-        ))
+        .layer(
+            RequireMethods::builder()
+                .method(
+                    METHOD,
+                    Requirement::predicate(
+                        "only the order's owner may cancel it",
+                        |claims: &Claims| claims.username() == Some("owner"),
+                    ),
+                )
+                .build()
+                .expect("valid method paths"),
+        )
         .layer(JwtAuthLayer::new(keycloak()));
     let server = Server::start(app).await;
     let call = |token: String| {
         send(
-            server
-                .post(METHOD)
+            http2_client()
+                .post(format!("{}{METHOD}", server.base))
                 .header("content-type", "application/grpc")
                 .bearer_auth(token)
                 .body(vec![0u8; 5]),

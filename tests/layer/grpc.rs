@@ -6,7 +6,7 @@ use axum::Router;
 use axum::routing::post;
 use tokengate::{AuthErrorKind, JwtAuthLayer, RequireGroup, RequireMethods, RequireScope};
 
-use crate::{Hits, Reply, Server, authorizer, cold_authorizer, send, token};
+use crate::{Hits, Reply, Server, authorizer, cold_authorizer, http2_client, send, token};
 
 const METHOD: &str = "/orders.v1.Orders/List";
 const CANCEL: &str = "/orders.v1.Orders/Cancel";
@@ -38,15 +38,6 @@ async fn serve(layer: JwtAuthLayer, hits: &Hits) -> Server {
         )
         .layer(layer);
     Server::start(app).await
-}
-
-/// A client speaking HTTP/2 from the first byte, as gRPC clients do.
-fn http2_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .http2_prior_knowledge()
-        .build()
-        .expect("HTTP/2 client")
 }
 
 async fn grpc_call(server: &Server, path: &str, token: Option<&str>) -> Reply {

@@ -169,6 +169,16 @@ impl Drop for Server {
     }
 }
 
+/// A client speaking HTTP/2 from the first byte, as gRPC clients do: gRPC-style refusals
+/// are for HTTP/2 `application/grpc` requests only.
+fn http2_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .http2_prior_knowledge()
+        .build()
+        .expect("HTTP/2 client")
+}
+
 /// A response as the client saw it.
 #[derive(Debug)]
 struct Reply {

@@ -100,7 +100,8 @@ async fn code_flow_with_pkce_through_the_hosted_form_and_the_oauth2_crate() {
         .authorizer(Profile::cognito_access())
         .unwrap()
         .client_id("web")
-        .build();
+        .build()
+        .expect("valid authorizer settings");
     let claims = access_authorizer
         .authorize::<()>(access)
         .await
@@ -125,7 +126,8 @@ async fn code_flow_with_pkce_through_the_hosted_form_and_the_oauth2_crate() {
         .authorizer(Profile::cognito_id())
         .unwrap()
         .client_id("web")
-        .build();
+        .build()
+        .expect("valid authorizer settings");
     let id = id_authorizer
         .authorize::<IdExtra>(&id_token)
         .await
@@ -148,7 +150,8 @@ async fn code_flow_with_pkce_through_the_hosted_form_and_the_oauth2_crate() {
         .authorizer(Profile::cognito_id())
         .unwrap()
         .client_id("spa")
-        .build();
+        .build()
+        .expect("valid authorizer settings");
     assert!(other.authorize::<()>(&id_token).await.is_err());
 }
 
@@ -217,6 +220,7 @@ async fn a_public_client_uses_pkce_and_no_secret() {
         .unwrap()
         .client_id("spa")
         .build()
+        .expect("valid authorizer settings")
         .authorize::<()>(tokens.access_token().secret())
         .await
         .expect("valid access token");
@@ -228,6 +232,7 @@ async fn a_public_client_uses_pkce_and_no_secret() {
         .unwrap()
         .client_id("spa")
         .build()
+        .expect("valid authorizer settings")
         .authorize::<IdExtra>(tokens.extra_fields().id_token.as_deref().expect("ID token"))
         .await
         .expect("valid ID token");
@@ -256,6 +261,7 @@ async fn pkce_is_optional_and_without_openid_there_is_no_id_token() {
         .unwrap()
         .client_id("web")
         .build()
+        .expect("valid authorizer settings")
         .authorize::<()>(tokens.access_token().secret())
         .await
         .expect("valid");
@@ -281,6 +287,7 @@ async fn no_scope_asked_grants_every_scope_of_the_client() {
         .unwrap()
         .client_id("web")
         .build()
+        .expect("valid authorizer settings")
         .authorize::<()>(tokens.access_token().secret())
         .await
         .expect("valid");
@@ -349,6 +356,7 @@ async fn implicit_flow_puts_tokens_in_the_fragment_and_never_a_refresh_token() {
         .unwrap()
         .client_id("spa")
         .build()
+        .expect("valid authorizer settings")
         .authorize::<()>(access)
         .await
         .expect("valid access token");
@@ -362,6 +370,7 @@ async fn implicit_flow_puts_tokens_in_the_fragment_and_never_a_refresh_token() {
         .unwrap()
         .client_id("spa")
         .build()
+        .expect("valid authorizer settings")
         .authorize::<IdExtra>(&fragment["id_token"])
         .await
         .expect("valid ID token");

@@ -229,7 +229,8 @@ async fn keycloak_one_line_setup_discovers_keys_from_the_issuer() {
         .expect("issuer URL")
         .authorized_party("orders-web")
         .clock(ManualClock::new(T0))
-        .build();
+        .build()
+        .expect("valid authorizer settings");
     let claims = accepted(auth.authorize::<()>(&sign(Some("JWT"), &claims)).await);
     assert!(claims.groups().contains("staff"));
     assert_eq!(server.discovery_hits(), 1);

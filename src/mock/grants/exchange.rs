@@ -60,8 +60,11 @@ fn unverified_issuer(token: &str) -> Option<String> {
 
 /// The authorizer for one trusted issuer's access tokens.
 fn authorizer(trusted: &TrustedIssuer, clock: Arc<dyn Clock>) -> Result<Authorizer, OAuthError> {
+    let misconfigured = |e: &crate::error::Error| {
+        OAuthError::server_error(format!("trusted issuer misconfigured: {e}"))
+    };
     let keys = RemoteJwks::from_uri(&trusted.jwks_uri)
-        .map_err(|e| OAuthError::server_error(format!("trusted issuer misconfigured: {e}")))?
+        .map_err(|e| misconfigured(&e))?
         .timeout(JWKS_TIMEOUT);
     let builder = |profile| {
         Authorizer::builder(profile)
@@ -75,11 +78,12 @@ fn authorizer(trusted: &TrustedIssuer, clock: Arc<dyn Clock>) -> Result<Authoriz
             if let Some(audience) = audience {
                 b = b.audience(audience.clone());
             }
-            Ok(b.build())
+            b.build().map_err(|e| misconfigured(&e))
         }
-        (None, Some(audience)) => Ok(builder(Profile::generic())
+        (None, Some(audience)) => builder(Profile::generic())
             .audience(audience.clone())
-            .build()),
+            .build()
+            .map_err(|e| misconfigured(&e)),
         (None, None) => Err(OAuthError::server_error(
             "trusted issuer misconfigured: neither client_id nor audience is set",
         )),

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 pub use token_builder::TokenBuilder;
 
-use crate::authorizer::builder::{IssuerSet, KeysSet, NoAudience};
+use crate::authorizer::builder::{IssuerSet, NoAudience, RemoteKeysSet};
 use crate::authorizer::{Authorizer, AuthorizerBuilder};
 use crate::error::Error;
 use crate::jwks::RemoteJwks;
@@ -230,7 +230,7 @@ impl MockIssuer {
     /// let authorizer = issuer
     ///     .authorizer(Profile::cognito_access())?
     ///     .client_id("demo-backend")
-    ///     .build();
+    ///     .build()?;
     /// # let _ = authorizer; Ok(()) }
     /// ```
     ///
@@ -240,7 +240,7 @@ impl MockIssuer {
     pub fn authorizer(
         &self,
         profile: Profile,
-    ) -> Result<AuthorizerBuilder<IssuerSet, NoAudience, KeysSet>, Error> {
+    ) -> Result<AuthorizerBuilder<IssuerSet, NoAudience, RemoteKeysSet>, Error> {
         Ok(Authorizer::builder(profile)
             .issuer(self.issuer())
             .remote_jwks(RemoteJwks::from_uri(self.jwks_uri())?))
