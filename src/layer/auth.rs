@@ -25,8 +25,9 @@ use crate::token::{Scheme, TokenSource};
 ///
 /// On success the request gets the token's [`Claims<T>`](crate::Claims) in its extensions and
 /// goes on to the inner service. On failure the inner service is not called: an HTTP request
-/// gets 400, 401 or 503 with an RFC 6750 `WWW-Authenticate` challenge; a gRPC request gets a
-/// trailers-only response with `grpc-status` 16 (UNAUTHENTICATED) or 14 (UNAVAILABLE).
+/// gets 400, 401 or 503 with an RFC 6750 `WWW-Authenticate` challenge; a gRPC request
+/// (`application/grpc…` over HTTP/2, or gRPC-Web) gets a trailers-only response with
+/// `grpc-status` 16 (UNAUTHENTICATED) or 14 (UNAVAILABLE).
 ///
 /// # Example
 ///
