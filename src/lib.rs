@@ -97,7 +97,8 @@ pub use jwks::{KeySet, KeySetHealth, KeyStatus, RemoteJwks, SkippedKey, Verifyin
 pub use layer::{
     ErrorBody, JwtAuth, JwtAuthLayer, Predicate, ProtectedResourceMetadata,
     ProtectedResourceService, Require, RequireFuture, RequireGroup, RequireLayer, RequireMethods,
-    RequireMethodsService, RequireScope, Requirement, ResponseBody, ResponseFuture,
+    RequireMethodsBuilder, RequireMethodsService, RequireScope, Requirement, ResponseBody,
+    ResponseFuture,
 };
 pub use validate::{Profile, ScopeClaim};
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 pub use auth::{JwtAuth, JwtAuthLayer, ResponseFuture};
 pub use body::ResponseBody;
 pub use metadata::{ProtectedResourceMetadata, ProtectedResourceService};
-pub use methods::{RequireMethods, RequireMethodsService};
+pub use methods::{RequireMethods, RequireMethodsBuilder, RequireMethodsService};
 pub use require::{
     Predicate, Require, RequireFuture, RequireGroup, RequireLayer, RequireScope, Requirement,
 };
