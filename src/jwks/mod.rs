@@ -17,5 +17,5 @@ pub use health::{KeySetHealth, KeyStatus};
 pub use jwk::VerifyingKey;
 pub(crate) use key_cache::{KeyCache, Lookup};
 pub use key_set::{KeySet, SkippedKey};
-pub(crate) use remote::parse_url;
 pub use remote::RemoteJwks;
+pub(crate) use remote::parse_url;
