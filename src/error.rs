@@ -205,6 +205,20 @@ impl AuthErrorKind {
             Self::CheckFailed => "check_failed",
             Self::InactiveToken => "inactive_token",
             Self::IntrospectionUnavailable => "introspection_unavailable",
+            Self::DpopProofMissing => "dpop_proof_missing",
+            Self::DpopProofMalformed => "dpop_proof_malformed",
+            Self::DpopProofAlgorithm => "dpop_proof_algorithm",
+            Self::DpopProofKey => "dpop_proof_key",
+            Self::DpopProofSignature => "dpop_proof_signature",
+            Self::DpopProofMismatch => "dpop_proof_mismatch",
+            Self::DpopProofStale => "dpop_proof_stale",
+            Self::DpopProofReplayed => "dpop_proof_replayed",
+            Self::DpopProofTokenHash => "dpop_proof_token_hash",
+            Self::DpopNonceRequired => "dpop_nonce_required",
+            Self::DpopKeyMismatch => "dpop_key_mismatch",
+            Self::DpopTokenUnbound => "dpop_token_unbound",
+            Self::DpopBoundTokenAsBearer => "dpop_bound_token_as_bearer",
+            Self::ReplayStoreUnavailable => "replay_store_unavailable",
         }
     }
 
