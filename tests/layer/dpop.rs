@@ -16,7 +16,7 @@ use tokengate::{
 
 use crate::dpop_client::DpopKey;
 use crate::support::now;
-use crate::{Hits, Reply, Server, authorizer, send, token, token_with};
+use crate::{Hits, Reply, Server, authorizer, http2_client, send, token, token_with};
 
 /// Every algorithm the default allowlist holds, as `algs` lists them.
 pub(crate) const ALGS: &str = "RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA";
@@ -576,8 +576,9 @@ async fn grpc_requests_get_grpc_statuses_for_dpop_refusals() {
     let token = bound_token(key);
     let url = format!("{}/orders.v1.Orders/List", server.base);
     let call = |proof: Option<String>| {
-        let request = server
-            .post("/orders.v1.Orders/List")
+        // gRPC proper is HTTP/2: over HTTP/1.1 the same request would get HTTP statuses.
+        let request = http2_client()
+            .post(&url)
             .header("content-type", "application/grpc")
             .header("te", "trailers")
             .body(vec![0u8, 0, 0, 0, 0]);
@@ -603,7 +604,8 @@ async fn grpc_requests_get_grpc_statuses_for_dpop_refusals() {
     let down = Server::start(down).await;
     let url = format!("{}/orders.v1.Orders/List", down.base);
     let reply = send(with_dpop(
-        down.post("/orders.v1.Orders/List")
+        http2_client()
+            .post(&url)
             .header("content-type", "application/grpc")
             .body(vec![0u8, 0, 0, 0, 0]),
         &token,
