@@ -247,7 +247,7 @@ impl Dpop {
             &proof::Expected {
                 method: method.as_str(),
                 htu: htu.as_deref(),
-                token,
+                token: Some(token),
                 now: self.clock.now_unix(),
                 window: self.window,
                 algorithms: self.algorithms,
@@ -289,6 +289,34 @@ impl Dpop {
         let nonce = self.nonces.as_ref()?.current(self.clock.now_unix());
         HeaderValue::from_str(&nonce).ok()
     }
+}
+
+/// Checks a proof sent with a token request (RFC 9449 §5) to `htu`: the default algorithms,
+/// window and size, no `ath`. The caller records its `jti`.
+#[cfg(feature = "mock")]
+pub(crate) fn check_token_request(
+    headers: &HeaderMap,
+    htu: &str,
+    now: u64,
+) -> Result<Option<Proof>, AuthError> {
+    let Some(value) = proof::header_value(headers, DEFAULT_MAX_PROOF_LEN)? else {
+        return Ok(None);
+    };
+    let htu = htu::normalize(htu);
+    proof::check(
+        value,
+        &proof::Expected {
+            method: "POST",
+            htu: htu.as_deref(),
+            token: None,
+            now,
+            window: DEFAULT_DPOP_IAT_WINDOW.as_secs(),
+            algorithms: AlgorithmSet::DEFAULT,
+            max_len: DEFAULT_MAX_PROOF_LEN,
+            nonces: None,
+        },
+    )
+    .map(Some)
 }
 
 impl fmt::Debug for Dpop {

@@ -31,7 +31,8 @@ pub(crate) struct Expected<'a> {
     pub(crate) method: &'a str,
     /// The normalised URI the proof must name (`None` when the request gives none).
     pub(crate) htu: Option<&'a str>,
-    pub(crate) token: &'a str,
+    /// The access token presented with the proof; `None` at a token endpoint (no `ath`).
+    pub(crate) token: Option<&'a str>,
     pub(crate) now: u64,
     pub(crate) window: u64,
     pub(crate) algorithms: AlgorithmSet,
@@ -148,7 +149,6 @@ pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<Proof, AuthE
     let htm = claims.htm.as_ref().ok_or(malformed("htm"))?;
     let htu = claims.htu.as_ref().ok_or(malformed("htu"))?;
     let iat = claims.iat.ok_or(malformed("iat"))?.0;
-    let ath = claims.ath.as_ref().ok_or(malformed("ath"))?;
 
     // Steps 8, 9: this request's method and URI.
     if htm.0 != expected.method {
@@ -165,8 +165,11 @@ pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<Proof, AuthE
         return Err(refuse(AuthErrorKind::DpopProofStale, "iat"));
     }
     // Step 12, first half: for this very token.
-    if ath.0 != token_hash(expected.token) {
-        return Err(refuse(AuthErrorKind::DpopProofTokenHash, "ath"));
+    if let Some(token) = expected.token {
+        let ath = claims.ath.as_ref().ok_or(malformed("ath"))?;
+        if ath.0 != token_hash(token) {
+            return Err(refuse(AuthErrorKind::DpopProofTokenHash, "ath"));
+        }
     }
     // Step 10: the server's nonce, when it asks for one.
     let renew_nonce = match expected.nonces {
@@ -245,7 +248,7 @@ mod tests {
         Expected {
             method: "GET",
             htu: Some(RFC_HTU),
-            token: RFC_TOKEN,
+            token: Some(RFC_TOKEN),
             now,
             window: 60,
             algorithms: AlgorithmSet::DEFAULT,
@@ -316,7 +319,7 @@ mod tests {
             kind(check(
                 RFC_PROOF,
                 &Expected {
-                    token: "another-token",
+                    token: Some("another-token"),
                     ..expected(at)
                 }
             )),

@@ -138,7 +138,8 @@ impl MemoryReplayStore {
         self.len() == 0
     }
 
-    fn record(&self, key: &[u8; 32], ttl: Duration) -> Result<bool, ReplayStoreError> {
+    /// [`ReplayStore::first_use`], without the future.
+    pub(crate) fn record(&self, key: &[u8; 32], ttl: Duration) -> Result<bool, ReplayStoreError> {
         if self.len() >= self.max_entries {
             // Expired entries may not be swept yet: sweep before refusing.
             self.seen.run_pending_tasks();

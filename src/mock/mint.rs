@@ -26,6 +26,9 @@ pub(crate) struct Issue {
     pub(crate) family: Option<String>,
     /// Extra access-token claims (token exchange's `act`).
     pub(crate) extra: Map<String, Value>,
+    /// The thumbprint of the DPoP key of the token request (RFC 9449 §5): the access token
+    /// gets `cnf.jkt`, the refresh token records it.
+    pub(crate) dpop_jkt: Option<String>,
 }
 
 /// A token endpoint response (RFC 6749 §5.1).
@@ -36,13 +39,20 @@ pub(crate) struct Tokens {
     pub(crate) refresh_token: Option<String>,
     pub(crate) expires_in: u64,
     pub(crate) scope: String,
+    /// The access token is DPoP-bound.
+    pub(crate) dpop: bool,
 }
 
 impl Tokens {
+    /// `DPoP` for a DPoP-bound access token (RFC 9449 §5), else `Bearer`.
+    pub(crate) fn token_type(&self) -> &'static str {
+        if self.dpop { "DPoP" } else { "Bearer" }
+    }
+
     pub(crate) fn to_json(&self) -> Value {
         let mut body = json!({
             "access_token": self.access_token,
-            "token_type": "Bearer",
+            "token_type": self.token_type(),
             "expires_in": self.expires_in,
         });
         if let Some(id) = &self.id_token {
@@ -73,6 +83,9 @@ impl State {
         }
         let mut access = claims.access();
         access.extend(issue.extra.clone());
+        if let Some(jkt) = &issue.dpop_jkt {
+            access.insert("cnf".into(), json!({ "jkt": jkt }));
+        }
         let access_token = self
             .keys
             .current(KeyUse::Access)
@@ -102,6 +115,7 @@ impl State {
                         family: issue.family.clone().unwrap_or_else(new_id),
                         expires_at,
                         rotated_at: None,
+                        dpop_jkt: issue.dpop_jkt.clone(),
                     },
                     expires_at,
                     now,
@@ -116,6 +130,7 @@ impl State {
             refresh_token,
             expires_in: expiry(now, lifetimes.access_token).saturating_sub(now),
             scope: issue.scopes.join(" "),
+            dpop: issue.dpop_jkt.is_some(),
         })
     }
 }

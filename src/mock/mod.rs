@@ -29,6 +29,7 @@ mod admin_guard;
 mod claims;
 mod client_auth;
 mod config;
+mod dpop_client;
 mod endpoints;
 mod error;
 mod forgery;
@@ -57,6 +58,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, ErrorKind};
 
 pub use config::{Client, Grant, Lifetimes, MockConfig, ResourceServer, TrustedIssuer, User};
+pub use dpop_client::{DpopClient, HostileProof};
 pub use forgery::Forgery;
 pub use keys::KeyUse;
 pub use store::{JwksFault, RecordedRequest, StoreSize};

@@ -239,6 +239,7 @@ fn issue_implicit(
                 refresh: false,
                 family: None,
                 extra: Map::new(),
+                dpop_jkt: None,
             },
         )
     };

@@ -42,6 +42,10 @@ pub(crate) async fn openid_configuration(State(shared): State<Arc<Shared>>) -> R
         "response_modes_supported": ["query", "fragment"],
         "grant_types_supported": grant_types,
         "code_challenge_methods_supported": ["S256"],
+        "dpop_signing_alg_values_supported": crate::AlgorithmSet::DEFAULT
+            .iter()
+            .map(crate::Algorithm::as_str)
+            .collect::<Vec<_>>(),
         "scopes_supported": scopes,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],

@@ -14,6 +14,7 @@ pub(crate) fn issue(
     shared: &Shared,
     client: &Client,
     params: &Params,
+    dpop: Option<&str>,
 ) -> Result<Value, OAuthError> {
     // Authentication already proved the secret; a public client has none to prove.
     if client.secret.is_none() {
@@ -38,6 +39,7 @@ pub(crate) fn issue(
                 refresh: false,
                 family: None,
                 extra: Map::new(),
+                dpop_jkt: dpop.map(str::to_owned),
             },
         )
         .map_err(|e| OAuthError::server_error(e.to_string()))?;

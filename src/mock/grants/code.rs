@@ -48,6 +48,7 @@ pub(crate) fn exchange(
     shared: &Shared,
     client: &Client,
     params: &Params,
+    dpop: Option<&str>,
 ) -> Result<Value, OAuthError> {
     let code = params.require("code")?;
     let redirect_uri = params.require("redirect_uri")?;
@@ -113,6 +114,7 @@ pub(crate) fn exchange(
                 refresh: true,
                 family: None,
                 extra: Map::new(),
+                dpop_jkt: dpop.map(str::to_owned),
             },
         )
         .map_err(|e| OAuthError::server_error(e.to_string()))?;
@@ -154,7 +156,7 @@ mod tests {
         );
         let params =
             Params::parse("code=the-code&redirect_uri=http%3A%2F%2Flocalhost%2Fcb").expect("ok");
-        let err = exchange(&shared, &client, &params).expect_err("no such user");
+        let err = exchange(&shared, &client, &params, None).expect_err("no such user");
         assert_eq!(err.error, "invalid_grant");
         assert!(shared.state().codes.is_empty(), "the code is consumed");
     }

@@ -13,7 +13,12 @@ use crate::mock::store::DeviceDecision;
 /// RFC 8628 §3.5: each `slow_down` adds this much to the polling interval, for good.
 const SLOW_DOWN_STEP: u64 = 5;
 
-pub(crate) fn poll(shared: &Shared, client: &Client, params: &Params) -> Result<Value, OAuthError> {
+pub(crate) fn poll(
+    shared: &Shared,
+    client: &Client,
+    params: &Params,
+    dpop: Option<&str>,
+) -> Result<Value, OAuthError> {
     let device_code = params.require("device_code")?;
     let now = shared.now();
     let mut state = shared.state();
@@ -85,6 +90,7 @@ pub(crate) fn poll(shared: &Shared, client: &Client, params: &Params) -> Result<
                         refresh: true,
                         family: None,
                         extra: Map::new(),
+                        dpop_jkt: dpop.map(str::to_owned),
                     },
                 )
                 .map_err(|e| OAuthError::server_error(e.to_string()))?;

@@ -94,6 +94,7 @@ pub(crate) async fn exchange(
     shared: &Shared,
     client: &Client,
     params: &Params,
+    dpop: Option<&str>,
 ) -> Result<Value, OAuthError> {
     let subject_token = params.require("subject_token")?;
     let subject_token_type = params.require("subject_token_type")?;
@@ -182,13 +183,14 @@ pub(crate) async fn exchange(
                 refresh: false,
                 family: None,
                 extra,
+                dpop_jkt: dpop.map(str::to_owned),
             },
         )
         .map_err(|e| OAuthError::server_error(e.to_string()))?;
     Ok(json!({
         "access_token": tokens.access_token,
         "issued_token_type": ACCESS_TOKEN_TYPE,
-        "token_type": "Bearer",
+        "token_type": tokens.token_type(),
         "expires_in": tokens.expires_in,
         "scope": tokens.scope,
     }))

@@ -13,7 +13,11 @@
 //!   response was lost; each such use rotates again); used after that, it is reuse: the whole
 //!   family, and every token issued from its sign-in, is revoked, and the answer is
 //!   `invalid_grant`.
+//! - RFC 9449 §5: a refresh token issued to a public client with a DPoP proof is bound to its
+//!   key; using it needs a proof made with that key (else `invalid_dpop_proof`). A
+//!   confidential client's refresh token is bound to the client already, not to a key.
 
+use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
 use crate::mock::Shared;
@@ -27,6 +31,7 @@ pub(crate) fn refresh(
     shared: &Shared,
     client: &Client,
     params: &Params,
+    dpop: Option<&str>,
 ) -> Result<Value, OAuthError> {
     let token = params.require("refresh_token")?;
     let now = shared.now();
@@ -59,6 +64,16 @@ pub(crate) fn refresh(
             "the refresh token was already rotated; its family is revoked",
         ));
     }
+    if client.secret.is_none()
+        && let Some(bound) = &record.dpop_jkt
+        && dpop != Some(bound.as_str())
+    {
+        return Err(OAuthError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_dpop_proof",
+            "the refresh token is bound to a DPoP key: send a proof made with it",
+        ));
+    }
     let user = state
         .user(&record.username)
         .cloned()
@@ -79,6 +94,7 @@ pub(crate) fn refresh(
                 refresh: rotate,
                 family: rotate.then(|| record.family.clone()),
                 extra: Map::new(),
+                dpop_jkt: dpop.map(str::to_owned),
             },
         )
         .map_err(|e| OAuthError::server_error(e.to_string()))?;

@@ -102,6 +102,8 @@ pub(crate) struct RefreshRecord {
     pub(crate) expires_at: u64,
     /// When it was rotated away (it still works until the grace period ends).
     pub(crate) rotated_at: Option<u64>,
+    /// The DPoP key it was issued with; a public client must prove it to use it (RFC 9449 §5).
+    pub(crate) dpop_jkt: Option<String>,
 }
 
 /// A signed-in browser session (the hosted UI's cookie).
@@ -145,7 +147,8 @@ impl Weigh for CodeRecord {
 
 impl Weigh for RefreshRecord {
     fn heap_bytes(&self) -> usize {
-        self.client_id.len()
+        self.dpop_jkt.as_ref().map_or(0, String::len)
+            + self.client_id.len()
             + self.username.len()
             + self.scopes.heap_bytes()
             + self.origin_jti.len()
@@ -224,7 +227,13 @@ pub(crate) struct State {
     pub(crate) devices: BoundedMap<DeviceRecord>,
     pub(crate) log: RequestLog,
     pub(crate) jwks_fault: JwksFault,
+    /// `jti`s of the DPoP proofs of token requests (RFC 9449 §11.1).
+    pub(crate) dpop_proofs: crate::dpop::MemoryReplayStore,
 }
+
+/// The most DPoP proofs of token requests remembered at once (each for about two minutes);
+/// past it, token requests with proofs are refused until some expire.
+const DPOP_PROOFS: u64 = 100_000;
 
 impl State {
     pub(crate) fn new(config: MockConfig, keys: KeyRing) -> Self {
@@ -240,6 +249,7 @@ impl State {
             devices: BoundedMap::new(LIMITS.devices),
             log: RequestLog::new(LIMITS.requests),
             jwks_fault: JwksFault::None,
+            dpop_proofs: crate::dpop::MemoryReplayStore::with_max_entries(DPOP_PROOFS),
         }
     }
 

@@ -51,6 +51,7 @@ impl MockIssuer {
                 refresh: true,
                 family: None,
                 extra: Map::new(),
+                dpop_jkt: None,
             },
         )?;
         tokens
