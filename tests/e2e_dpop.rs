@@ -36,7 +36,8 @@ async fn start() -> Fixture {
     for client in &DEMO_CLIENTS[1..] {
         builder = builder.client_id(*client);
     }
-    let layer = JwtAuthLayer::new(builder.build()).dpop(Dpop::required());
+    let authorizer = builder.build().expect("valid authorizer settings");
+    let layer = JwtAuthLayer::new(authorizer).dpop(Dpop::required());
     let api = Api::start(protected_api(layer)).await;
     Fixture { mock, api }
 }
