@@ -18,7 +18,7 @@ use crate::error::{AuthError, AuthErrorKind, Error, ErrorKind};
 use crate::introspect::{Introspection, IntrospectionStats, Introspector};
 use crate::jwks::{KeyCache, KeySet, KeySetHealth, Lookup, RemoteJwks};
 use crate::metrics::{self, ValidationTimer, outcome_label};
-use crate::token_cache::{Entry, TokenCache};
+use crate::token_cache::{Entry, TokenCache, custom_weight, weigh};
 use crate::validate::{
     Check, Compact, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, Header, MAX_SIGNATURE_LEN, Policy,
     PolicyParts, Profile, RequiredClaim, TENANT_PLACEHOLDER, starts_as_object,
@@ -61,9 +61,6 @@ pub struct Authorizer {
 
 /// The token cache's default budget: about 16 MiB of tokens and claims.
 pub(crate) const DEFAULT_TOKEN_CACHE_BYTES: u64 = 16 * 1024 * 1024;
-
-/// The longest a verified token stays in the cache (its `exp` still decides every hit).
-const MAX_CACHED_FOR: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// What the token cache says about a token.
 enum Cached<T> {
@@ -312,7 +309,7 @@ impl Authorizer {
     }
 
     /// The token cache's answer for a token it holds.
-    fn cached<T>(&self, token: &str, entry: &Entry) -> Cached<T>
+    fn cached<T>(&self, token: &str, entry: Entry) -> Cached<T>
     where
         T: Send + Sync + 'static,
     {
@@ -350,8 +347,8 @@ impl Authorizer {
                 _ => return Cached::Miss,
             }
         }
-        match Arc::clone(&entry.custom).downcast::<T>() {
-            Ok(custom) => Cached::Hit(Claims::from_parts(Arc::clone(&entry.registered), custom)),
+        match entry.custom.downcast::<T>() {
+            Ok(custom) => Cached::Hit(Claims::from_parts(entry.registered, custom)),
             Err(_) => Cached::Miss,
         }
     }
@@ -400,7 +397,7 @@ impl Authorizer {
         }
         if let Some(cache) = &self.cache {
             let cached = match cache.get(token) {
-                Some(entry) => self.cached::<T>(token, &entry),
+                Some(entry) => self.cached::<T>(token, entry),
                 None => Cached::Miss,
             };
             match cached {
@@ -435,22 +432,24 @@ impl Authorizer {
             return issuer.introspect(token).await;
         }
         let (claims, generation) = issuer.authorize::<T>(token, &compact, payload).await?;
-        if let Some(cache) = &self.cache {
-            let until = claims.expires_at().saturating_add(issuer.policy.leeway);
-            // Bounded, so that `Instant + ttl` cannot overflow whatever the leeway.
-            let ttl = Duration::from_secs(until.saturating_sub(issuer.clock.now_unix()))
-                .min(MAX_CACHED_FOR);
-            let custom: Arc<dyn Any + Send + Sync> = Arc::clone(claims.custom_arc()) as _;
+        // A token already past `exp` plus leeway (but valid within the leeway's rounding)
+        // is not worth keeping.
+        if let Some(cache) = &self.cache
+            && claims.expires_at().saturating_add(issuer.policy.leeway) > issuer.clock.now_unix()
+            && cache.admit(token)
+        {
+            // Base64url without padding: 4 characters carry 3 bytes.
+            let payload_len = compact.payload.len().div_ceil(4) * 3;
+            let custom = custom_weight(&**claims.custom_arc(), payload_len);
             cache.insert(
                 token,
                 Entry {
+                    weight: weigh(token, claims.registered(), custom),
                     registered: Arc::clone(claims.registered()),
-                    custom,
+                    custom: Arc::clone(claims.custom_arc()) as Arc<dyn Any + Send + Sync>,
                     custom_type: TypeId::of::<T>(),
                     issuer: index,
                     generation,
-                    ttl,
-                    expires_at: std::time::Instant::now() + ttl,
                 },
             );
         }
@@ -466,10 +465,23 @@ impl Authorizer {
             .map(|i| i.stats())
     }
 
+    /// Internal, for the benchmarks' bake-off: the token cache over another store, with the
+    /// same byte budget for what one entry may weigh. Not a public API.
+    #[cfg(feature = "bench-internals")]
+    #[doc(hidden)]
+    pub fn with_token_store(mut self, store: Arc<dyn crate::bench::TokenStore>) -> Self {
+        let max_bytes = self
+            .cache
+            .as_ref()
+            .map_or(DEFAULT_TOKEN_CACHE_BYTES, |c| c.max_bytes());
+        self.cache = Some(Arc::new(TokenCache::plugged(store, max_bytes)));
+        self
+    }
+
     /// How many validated tokens the cache holds, and their weight in bytes (`None` when the
     /// cache is off).
     pub fn token_cache_usage(&self) -> Option<(u64, u64)> {
-        self.cache.as_ref().map(|c| (c.len(), c.weighted_size()))
+        self.cache.as_ref().map(|c| c.usage())
     }
 
     /// Fetches every remote key set that has none yet, and waits for it. Services that want

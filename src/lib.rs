@@ -77,6 +77,9 @@ mod metrics;
 pub mod mock;
 mod token;
 mod token_cache;
+#[cfg(feature = "bench-internals")]
+#[doc(hidden)]
+pub use token_cache::bench;
 #[cfg(feature = "tonic")]
 pub mod tonic;
 mod validate;

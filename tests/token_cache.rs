@@ -1,11 +1,17 @@
 //! The verified-token cache never turns a refusal into an acceptance: expiry, key rotation and
-//! removal, another policy, a forged twin, an outage each still refuse.
+//! removal, another policy, a forged twin, an outage each still refuse, whether the cache has
+//! room or is full; and it holds no more bytes than its budget, whatever the claims type.
 
 #[path = "support/jwks_server.rs"]
 mod jwks_server;
 #[path = "support/mod.rs"]
 mod support;
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use jwks_server::{JwksServer, Mode};
@@ -261,4 +267,235 @@ async fn a_cached_token_gets_503_once_the_keys_are_past_their_staleness_bound() 
     clock.advance(25 * 3600);
     let err = auth.authorize::<()>(&token).await.unwrap_err();
     assert_eq!(err.kind(), AuthErrorKind::KeysUnavailable);
+}
+
+#[tokio::test]
+async fn a_cached_token_is_verified_again_when_rotation_replaces_its_key() {
+    // The issuer rotates: `k1` now names new key material, `k2` stays.
+    let old = key();
+    let kept = TestKey::generate(Algorithm::ES256, "k2");
+    let server = JwksServer::start(jwks(&[&old, &kept])).await;
+    let clock = ManualClock::starting_now();
+    let auth = remote(&server, &clock);
+    let by_old = old.token(&claims(&clock, 2 * 86_400));
+    let by_kept = kept.token(&claims(&clock, 2 * 86_400));
+    for token in [&by_old, &by_kept] {
+        auth.authorize::<()>(token).await.expect("valid");
+        auth.authorize::<()>(token).await.expect("cached");
+    }
+
+    let new = TestKey::generate(Algorithm::ES256, "k1");
+    server.set_jwks(jwks(&[&new, &kept]));
+    let fetches = auth.health()[0].fetches;
+    clock.advance(10 * 60);
+    eventually("the refreshed set", || auth.health()[0].fetches > fetches).await;
+    let err = auth.authorize::<()>(&by_old).await.unwrap_err();
+    assert_eq!(err.kind(), AuthErrorKind::InvalidSignature);
+    // A token whose key is still published is verified again, and still accepted.
+    auth.authorize::<()>(&by_kept)
+        .await
+        .expect("k2 still signs");
+}
+
+/// An authorizer whose cache holds about 16 KiB: full after some 20 tokens.
+fn small_cache(key: &TestKey, clock: &ManualClock, audience: &str) -> Authorizer {
+    Authorizer::builder(Profile::generic())
+        .issuer(ISS)
+        .audience(audience)
+        .keys(KeySet::from_jwks_json(&jwks(&[key])).expect("jwks"))
+        .clock(clock.clone())
+        .token_cache_max_bytes(16 * 1024)
+        .build()
+}
+
+/// Validates distinct tokens until the cache stops growing: it is full and has evicted.
+async fn fill(auth: &Authorizer, key: &TestKey, clock: &ManualClock) {
+    for i in 0..200 {
+        let mut c = claims(clock, 3600);
+        c["jti"] = json!(format!("filler-{i}"));
+        auth.authorize::<()>(&key.token(&c)).await.expect("valid");
+    }
+    let (count, bytes) = auth.token_cache_usage().expect("on");
+    assert!(count < 200, "{count} entries in 16 KiB");
+    assert!(bytes <= 16 * 1024, "{bytes} bytes");
+}
+
+#[tokio::test]
+async fn once_full_a_token_is_remembered_from_its_second_validation() {
+    let key = key();
+    let clock = ManualClock::starting_now();
+    let auth = small_cache(&key, &clock, AUDIENCE);
+    fill(&auth, &key, &clock).await;
+    // Heavier than the fillers, so that its admission shows in the weight.
+    let mut c = claims(&clock, 3600);
+    c["team"] = json!("x".repeat(200));
+    let token = key.token(&c);
+    let before = auth.token_cache_usage();
+    auth.authorize::<()>(&token).await.expect("valid");
+    assert_eq!(
+        auth.token_cache_usage(),
+        before,
+        "a first validation, once full, stores nothing and evicts nothing"
+    );
+    auth.authorize::<()>(&token).await.expect("valid again");
+    assert_ne!(auth.token_cache_usage(), before, "the second one is kept");
+    auth.authorize::<()>(&token).await.expect("cached");
+    // Kept in a full cache, it still expires on the clock.
+    clock.advance(3600 + 30);
+    let err = auth.authorize::<()>(&token).await.unwrap_err();
+    assert_eq!(err.kind(), AuthErrorKind::Expired);
+}
+
+#[tokio::test]
+async fn once_full_a_refused_token_stays_refused_however_often_it_comes() {
+    let key = key();
+    let clock = ManualClock::starting_now();
+    let auth = small_cache(&key, &clock, AUDIENCE);
+    fill(&auth, &key, &clock).await;
+    let mut wrong = claims(&clock, 3600);
+    wrong["aud"] = json!("someone-else");
+    let wrong = key.token(&wrong);
+    let not_yet = {
+        let mut c = claims(&clock, 3600);
+        c["nbf"] = json!(clock.now_unix() + 600);
+        key.token(&c)
+    };
+    let before = auth.token_cache_usage();
+    for _ in 0..3 {
+        let err = auth.authorize::<()>(&wrong).await.unwrap_err();
+        assert_eq!(err.kind(), AuthErrorKind::WrongAudience);
+        let err = auth.authorize::<()>(&not_yet).await.unwrap_err();
+        assert_eq!(err.kind(), AuthErrorKind::NotYetValid);
+    }
+    assert_eq!(
+        auth.token_cache_usage(),
+        before,
+        "refusals are never stored"
+    );
+    // And a token this cache accepted twice is refused by another policy.
+    let token = key.token(&claims(&clock, 3600));
+    for _ in 0..3 {
+        auth.authorize::<()>(&token).await.expect("valid");
+    }
+    let stricter = small_cache(&key, &clock, "https://other-api.example");
+    let err = stricter.authorize::<()>(&token).await.unwrap_err();
+    assert_eq!(err.kind(), AuthErrorKind::WrongAudience);
+}
+
+/// Counts the heap bytes this thread holds while `COUNTING` is on: what the byte-bound test
+/// reads. Other tests' threads are not counted.
+struct ThreadCounting;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+}
+
+fn count(delta: isize) {
+    // `try_with`: the allocator also runs while a thread's locals are torn down.
+    let _ = COUNTING.try_with(|on| {
+        if on.get() {
+            let _ = LIVE.try_with(|live| live.set(live.get() + delta));
+        }
+    });
+}
+
+// SAFETY: every call goes to `System` unchanged; a thread-local counter is all that is added.
+unsafe impl GlobalAlloc for ThreadCounting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count(layout.size() as isize);
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        count(-(layout.size() as isize));
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count(new_size as isize - layout.size() as isize);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: ThreadCounting = ThreadCounting;
+
+fn ready<F: Future>(fut: F) -> F::Output {
+    match pin!(fut).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(out) => out,
+        Poll::Pending => panic!("static keys never wait"),
+    }
+}
+
+/// Claims near the 8 KiB token limit, in the shapes that cost most once read into a
+/// `serde_json::Value`: long arrays of small numbers, many small objects, short strings.
+fn large_claims(clock: &ManualClock, i: usize) -> serde_json::Value {
+    let mut c = claims(clock, 3600);
+    c["jti"] = json!(format!("large-{i}"));
+    c["numbers"] = json!(vec![0; 1_500]);
+    c["objects"] = json!((0..150).map(|n| json!({"k": n})).collect::<Vec<_>>());
+    c["tags"] = json!((0..150).map(|n| format!("t{n}")).collect::<Vec<_>>());
+    c
+}
+
+#[test]
+fn the_byte_budget_holds_for_json_value_claims_from_large_payloads() {
+    let key = key();
+    let clock = ManualClock::starting_now();
+    let budget: u64 = 4 * 1024 * 1024;
+    let tokens: Vec<String> = (0..300)
+        .map(|i| key.token(&large_claims(&clock, i)))
+        .collect();
+    assert!(
+        tokens
+            .iter()
+            .all(|t| t.len() <= 8 * 1024 && t.len() > 6 * 1024)
+    );
+    let build = |cache: bool| {
+        let builder = Authorizer::builder(Profile::generic())
+            .issuer(ISS)
+            .audience(AUDIENCE)
+            .keys(KeySet::from_jwks_json(&jwks(&[&key])).expect("jwks"))
+            .clock(clock.clone());
+        if cache {
+            builder.token_cache_max_bytes(budget).build()
+        } else {
+            builder.disable_token_cache().build()
+        }
+    };
+    // What the same authorizer holds with no cache at all: the baseline.
+    COUNTING.with(|c| c.set(true));
+    let uncached = build(false);
+    let baseline = LIVE.with(Cell::get);
+    drop(uncached);
+
+    LIVE.with(|l| l.set(0));
+    let auth = build(true);
+    for token in &tokens {
+        // Twice each: once full, a token is kept from its second validation.
+        for _ in 0..2 {
+            let claims = ready(auth.authorize::<serde_json::Value>(token)).expect("valid");
+            assert_eq!(claims["numbers"].as_array().map(Vec::len), Some(1_500));
+        }
+    }
+    let held = LIVE.with(Cell::get) - baseline;
+    COUNTING.with(|c| c.set(false));
+    let (count, weighed) = auth.token_cache_usage().expect("on");
+    assert!(count > 0, "some tokens are cached");
+    assert!(
+        weighed <= budget,
+        "weighed {weighed} bytes for a {budget}-byte budget"
+    );
+    assert!(
+        held <= budget as isize,
+        "{count} entries hold {held} bytes of heap for a {budget}-byte budget \
+         (weighed at {weighed})"
+    );
+    eprintln!("{count} entries: {held} bytes held, weighed at {weighed}, budget {budget}");
+    // And the weight is no gross overestimate: the budget is used.
+    assert!(
+        held >= budget as isize / 2,
+        "{count} entries hold only {held} bytes"
+    );
 }

@@ -5,7 +5,9 @@ use serde::Deserialize;
 use serde_json::json;
 use tokengate::{AuthErrorKind::*, Authorizer, ManualClock};
 
-use crate::{T0, accepted, access_builder, access_claims, refuses, rsa, segments, trusted, with};
+use crate::{
+    T0, accepted, access_builder, access_claims, b64, ed, refuses, rsa, segments, trusted, with,
+};
 
 /// The access authorizer on a clock the test moves.
 fn access_on(clock: &ManualClock) -> Authorizer {
@@ -78,4 +80,33 @@ async fn cached_token_read_into_stricter_custom_claims() {
         .expect_err("no tenant");
     assert_eq!(err.kind(), MalformedClaim);
     assert_eq!(err.claim_name(), Some("custom claims"));
+}
+
+#[tokio::test]
+async fn look_alike_presented_again_and_again_to_a_full_cache() {
+    // Once the cache is full, a token is kept from its second validation: a look-alike that
+    // shares a cached token's signature (the tail the cache hashes) must still be verified,
+    // and refused, every time.
+    let clock = ManualClock::new(T0);
+    let auth = access_builder(trusted())
+        .clock(clock.clone())
+        .token_cache_max_bytes(16 * 1024)
+        .build();
+    for i in 0..40 {
+        let token = ed().token(&with(access_claims(), "jti", json!(format!("fill-{i}"))));
+        accepted(auth.authorize::<()>(&token).await);
+    }
+    let token = ed().token(&access_claims());
+    for _ in 0..3 {
+        accepted(auth.authorize::<()>(&token).await);
+    }
+    let [header, _, signature] = segments(&token);
+    let forged = format!(
+        "{header}.{}.{signature}",
+        b64(serde_json::to_vec(&with(access_claims(), "username", json!("root"))).expect("json"))
+    );
+    for _ in 0..5 {
+        refuses(&auth, &forged, InvalidSignature).await;
+    }
+    accepted(auth.authorize::<()>(&token).await);
 }
