@@ -1124,11 +1124,16 @@ impl<I, A, K> AuthorizerBuilder<I, A, K> {
     }
 
     /// The budget of the verified-token cache, in bytes of tokens and claims. Defaults to
-    /// 16 MiB (some 10,000 Cognito tokens).
+    /// 16 MiB (some 10,000 Cognito access tokens read with `()` claims).
     ///
-    /// A token that validated is not verified again until it expires or its issuer's key set
-    /// changes; every time rule is still checked on each use, and per-route requirements
-    /// still run on every request.
+    /// A token that validated is not verified again until it expires, its issuer's key set
+    /// changes or it is evicted; every time rule is still checked on each use, and per-route
+    /// requirements still run on every request. Once the cache is full, a token is kept from
+    /// its second validation, so a flood of one-shot tokens neither evicts the tokens that
+    /// come back nor pays for an eviction. An entry's weight counts your claims type `T`:
+    /// `serde_json::Value` as allocated, any other non-empty `T` as its size plus the
+    /// payload's length. The cache has up to four shards per core, each with its share of
+    /// the budget; an entry heavier than one share is not kept.
     pub fn token_cache_max_bytes(mut self, bytes: u64) -> Self {
         self.token_cache_bytes = Some(bytes);
         self
