@@ -100,7 +100,7 @@ pub(crate) fn custom_weight<T: 'static>(custom: &T, payload_len: usize) -> usize
     }
 }
 
-/// Heap bytes behind a JSON value.
+/// Heap bytes behind a JSON value. Recursion is bounded by serde_json's nesting limit (128).
 fn value_heap(value: &serde_json::Value) -> usize {
     use serde_json::Value;
     match value {
