@@ -133,8 +133,8 @@ fn map_heap(map: &serde_json::Map<String, serde_json::Value>) -> usize {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ByWeight;
 
-impl Weighter<Box<str>, Entry> for ByWeight {
-    fn weight(&self, _token: &Box<str>, entry: &Entry) -> u64 {
+impl Weighter<Arc<str>, Entry> for ByWeight {
+    fn weight(&self, _token: &Arc<str>, entry: &Entry) -> u64 {
         u64::from(entry.weight)
     }
 }
@@ -143,27 +143,60 @@ impl Weighter<Box<str>, Entry> for ByWeight {
 /// access token with `()` claims weighs about 1.5 KB.
 const TYPICAL_WEIGHT: u64 = 1_500;
 
-/// What the store does with what it evicts: drops it after the shard's lock is released,
-/// counts it (the `metrics` feature), and notes that the store is full.
+/// What the store does with what it evicts: notes that the store is full, and hands the
+/// entry to the insert's [`Evicted`].
 #[derive(Clone)]
 pub(crate) struct Evictions {
     full: Arc<AtomicBool>,
 }
 
-impl Lifecycle<Box<str>, Entry> for Evictions {
-    /// Up to two evicted entries, dropped once the lock is released (one is usual).
-    type RequestState = [Option<(Box<str>, Entry)>; 2];
+/// What one insert pushed out: dropped and counted (the `metrics` feature) once the shard's
+/// lock is released.
+///
+/// The store also reports the inserted token's own entries through `on_evict`: the entry it
+/// replaces (a token verified again, after its key set changed or under another claims
+/// type), and the new entry itself when it weighs more than one shard may hold. Neither is
+/// an eviction, and neither means the store is full: the token is compared with the one
+/// being inserted.
+#[derive(Default)]
+pub(crate) struct Evicted {
+    inserting: Option<Arc<str>>,
+    /// Up to two evicted entries (one is usual); more are dropped under the lock.
+    dropped: [Option<(Arc<str>, Entry)>; 2],
+    count: u64,
+}
 
-    fn on_evict(&self, state: &mut Self::RequestState, token: Box<str>, entry: Entry) {
-        self.full.store(true, Ordering::Relaxed);
-        crate::metrics::token_cache_evictions(1);
-        if let Some(free) = state.iter_mut().find(|slot| slot.is_none()) {
+impl Evicted {
+    fn inserting(token: Arc<str>) -> Self {
+        Self {
+            inserting: Some(token),
+            dropped: [None, None],
+            count: 0,
+        }
+    }
+}
+
+impl Drop for Evicted {
+    fn drop(&mut self) {
+        crate::metrics::token_cache_evictions(self.count);
+    }
+}
+
+impl Lifecycle<Arc<str>, Entry> for Evictions {
+    type RequestState = Evicted;
+
+    fn on_evict(&self, state: &mut Evicted, token: Arc<str>, entry: Entry) {
+        if state.inserting.as_deref() != Some(&*token) {
+            self.full.store(true, Ordering::Relaxed);
+            state.count += 1;
+        }
+        if let Some(free) = state.dropped.iter_mut().find(|slot| slot.is_none()) {
             *free = Some((token, entry));
         }
     }
 }
 
-type Store = Cache<Box<str>, Entry, ByWeight, TailHash, Evictions>;
+type Store = Cache<Arc<str>, Entry, ByWeight, TailHash, Evictions>;
 
 /// Once the store has evicted anything, admits a token only on its second validation: a
 /// table of the hashes of tokens seen once, one slot per hash (a later token may take the
@@ -301,16 +334,23 @@ impl TokenCache {
             return;
         }
         match &self.store {
-            Backend::QuickCache(store, _) => store.insert(token.into(), entry),
+            Backend::QuickCache(store, _) => {
+                let token: Arc<str> = token.into();
+                let mut evicted = Evicted::inserting(Arc::clone(&token));
+                store.insert_with_lifecycle(token, entry, &mut evicted);
+            }
             #[cfg(feature = "bench-internals")]
             Backend::Plugged(store) => store.insert(token, bench::CachedToken(entry)),
         }
     }
 
+    /// Forgets a token whose entry expired: counted as an eviction.
     pub(crate) fn remove(&self, token: &str) {
         match &self.store {
             Backend::QuickCache(store, _) => {
-                store.remove(token);
+                if store.remove(token).is_some() {
+                    crate::metrics::token_cache_evictions(1);
+                }
             }
             #[cfg(feature = "bench-internals")]
             Backend::Plugged(store) => store.remove(token),

@@ -14,7 +14,9 @@ use jwks_server::{JwksServer, Mode};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
 use support::{AUDIENCE, TestKey, jwks};
-use tokengate::{Algorithm, Authorizer, Clock, ManualClock, Profile, RemoteJwks};
+use tokengate::{
+    Algorithm, AuthErrorKind, Authorizer, Clock, KeySet, ManualClock, Profile, RemoteJwks,
+};
 
 /// Runs `test` on a single-threaded runtime with a recorder of its own, so that every event
 /// of the test (its fetch tasks included) is recorded, and nothing of another test.
@@ -179,5 +181,59 @@ fn an_unchanged_refresh_keeps_cached_tokens_and_a_changed_one_does_not() {
         .await;
         authorizer.authorize::<()>(&token).await.expect("valid");
         assert_eq!(counts(), (2.0, 2.0), "a new key set means verifying again");
+        assert_eq!(
+            value(&metrics.render(), "tokengate_token_cache_evictions_total"),
+            0.0,
+            "the entry verified again was replaced, not evicted"
+        );
+    });
+}
+
+#[test]
+fn a_full_token_cache_counts_what_it_evicts_and_what_expires() {
+    recorded(|metrics| async move {
+        let key = TestKey::generate(Algorithm::ES256, "k");
+        let clock = ManualClock::starting_now();
+        let authorizer = Authorizer::builder(Profile::generic())
+            .issuer("https://issuer.example")
+            .audience(AUDIENCE)
+            .keys(KeySet::from_jwks_json(&jwks(&[&key])).expect("jwks"))
+            .clock(clock.clone())
+            .token_cache_max_bytes(16 * 1024)
+            .build();
+        let evictions = || value(&metrics.render(), "tokengate_token_cache_evictions_total");
+        let entries = || authorizer.token_cache_usage().expect("on").0;
+
+        // Each token twice in a row: kept on its first success while there is room, on its
+        // second once the cache is full; so each is inserted exactly once.
+        let tokens = 100;
+        for i in 0..tokens {
+            let now = clock.now_unix();
+            let token = key.token(&json!({"iss": "https://issuer.example", "aud": AUDIENCE,
+                "sub": format!("user-{i}"), "iat": now, "exp": now + 600}));
+            for _ in 0..2 {
+                authorizer.authorize::<()>(&token).await.expect("valid");
+            }
+        }
+        let evicted = evictions();
+        assert!(evicted > 0.0, "16 KiB cannot hold {tokens} tokens");
+        assert_eq!(
+            evicted + entries() as f64,
+            f64::from(tokens),
+            "every token inserted is either held or counted as evicted"
+        );
+
+        // An entry read after its `exp` is dropped, and counted.
+        let now = clock.now_unix();
+        let token = key.token(&json!({"iss": "https://issuer.example", "aud": AUDIENCE,
+            "sub": "late", "iat": now, "exp": now + 60}));
+        authorizer.authorize::<()>(&token).await.expect("valid");
+        authorizer.authorize::<()>(&token).await.expect("valid");
+        let (before, held) = (evictions(), entries());
+        clock.advance(60 + 120);
+        let err = authorizer.authorize::<()>(&token).await.unwrap_err();
+        assert_eq!(err.kind(), AuthErrorKind::Expired);
+        assert_eq!(entries(), held - 1);
+        assert_eq!(evictions(), before + 1.0);
     });
 }

@@ -286,9 +286,14 @@ async fn a_cached_token_is_verified_again_when_rotation_replaces_its_key() {
 
     let new = TestKey::generate(Algorithm::ES256, "k1");
     server.set_jwks(jwks(&[&new, &kept]));
-    let fetches = auth.health()[0].fetches;
     clock.advance(10 * 60);
-    eventually("the refreshed set", || auth.health()[0].fetches > fetches).await;
+    // Installed, not only started: the set in use is new again on the clock.
+    eventually("the refreshed set", || {
+        auth.health()[0]
+            .age
+            .is_some_and(|age| age < Duration::from_secs(60))
+    })
+    .await;
     let err = auth.authorize::<()>(&by_old).await.unwrap_err();
     assert_eq!(err.kind(), AuthErrorKind::InvalidSignature);
     // A token whose key is still published is verified again, and still accepted.
@@ -380,6 +385,63 @@ async fn once_full_a_refused_token_stays_refused_however_often_it_comes() {
     let stricter = small_cache(&key, &clock, "https://other-api.example");
     let err = stricter.authorize::<()>(&token).await.unwrap_err();
     assert_eq!(err.kind(), AuthErrorKind::WrongAudience);
+}
+
+#[tokio::test]
+async fn a_token_verified_again_leaves_a_cache_with_room_keeping_new_tokens_at_once() {
+    let key = key();
+    let clock = ManualClock::starting_now();
+    let auth = static_authorizer(&key, &clock, AUDIENCE);
+    let token = key.token(&claims(&clock, 3600));
+    auth.authorize::<()>(&token).await.expect("valid");
+    // Read into another claims type: verified again, and its entry replaced.
+    auth.authorize::<serde_json::Value>(&token)
+        .await
+        .expect("valid");
+    assert_eq!(entries(&auth), 1);
+    let mut c = claims(&clock, 3600);
+    c["jti"] = json!("fresh");
+    auth.authorize::<()>(&key.token(&c)).await.expect("valid");
+    assert_eq!(
+        entries(&auth),
+        2,
+        "a replaced entry is no eviction: a cache with room keeps a token from its first success"
+    );
+}
+
+#[tokio::test]
+async fn a_token_too_heavy_to_keep_leaves_the_cache_keeping_new_tokens_at_once() {
+    let key = key();
+    let clock = ManualClock::starting_now();
+    let mut c = claims(&clock, 3600);
+    c["team"] = json!("x".repeat(5000));
+    let heavy = key.token(&c);
+    // Its weight, read from a cache with room to spare.
+    let roomy = static_authorizer(&key, &clock, AUDIENCE);
+    let empty = roomy.token_cache_usage().expect("on").1;
+    roomy.authorize::<()>(&heavy).await.expect("valid");
+    let weight = roomy.token_cache_usage().expect("on").1 - empty;
+
+    // A budget it fits only whole: more than a shard's share once the store's own
+    // bookkeeping is set aside, so the store turns it away.
+    let tight = Authorizer::builder(Profile::generic())
+        .issuer(ISS)
+        .audience(AUDIENCE)
+        .keys(KeySet::from_jwks_json(&jwks(&[&key])).expect("jwks"))
+        .clock(clock.clone())
+        .token_cache_max_bytes(weight + 512)
+        .build();
+    tight.authorize::<()>(&heavy).await.expect("valid");
+    let held = entries(&tight);
+    tight
+        .authorize::<()>(&key.token(&claims(&clock, 3600)))
+        .await
+        .expect("valid");
+    assert_eq!(
+        entries(&tight),
+        held + 1,
+        "a token turned away is no eviction: the cache keeps the next one at once"
+    );
 }
 
 /// Counts the heap bytes this thread holds while `COUNTING` is on: what the byte-bound test
