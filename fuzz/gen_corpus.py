@@ -446,6 +446,76 @@ def mock_seeds():
     return out
 
 
+DIFFERENTIAL_ISSUER = "https://issuer.example/differential"
+DIFFERENTIAL_AUDIENCE = "https://api.example"
+
+
+def differential_seeds():
+    """Seeds of the `differential` target: a selector byte (the algorithm; high bit: a header
+    follows, up to a NUL byte), then the payload. The harness signs them itself."""
+    base = {
+        "iss": DIFFERENTIAL_ISSUER,
+        "aud": DIFFERENTIAL_AUDIENCE,
+        "exp": 4102444800,
+        "iat": 1700000000,
+        "sub": "user-1",
+        "scope": "read write",
+    }
+
+    def payload(**changes):
+        claims = dict(base)
+        for name, value in changes.items():
+            if value is None:
+                claims.pop(name, None)
+            else:
+                claims[name] = value
+        return compact_json(claims).encode()
+
+    seeds = {}
+    names = ["rs256", "rs384", "rs512", "ps256", "ps384", "ps512", "es256", "eddsa"]
+    for i, name in enumerate(names):
+        seeds[name + "_valid"] = bytes([i]) + payload()
+    seeds["aud_array"] = bytes([0]) + payload(aud=[DIFFERENTIAL_AUDIENCE, "other"])
+    seeds["exp_float"] = bytes([0]) + payload(exp=4102444800.5)
+    seeds["nbf_past"] = bytes([6]) + payload(nbf=1700000000)
+    seeds["nbf_future"] = bytes([6]) + payload(nbf=4102444000)
+    seeds["exp_year_9999"] = bytes([7]) + payload(exp=253402300799)
+    seeds["exp_year_10000"] = bytes([7]) + payload(exp=253402300800)
+    seeds["exp_past"] = bytes([0]) + payload(exp=1700000000)
+    seeds["no_aud"] = bytes([0]) + payload(aud=None)
+    seeds["iss_array"] = bytes([0]) + payload(iss=[DIFFERENTIAL_ISSUER])
+    seeds["scp_array"] = bytes([0]) + payload(scope=None, scp=["read", "write"])
+    seeds["bad_scope"] = bytes([0]) + payload(scope='read "write"')
+    seeds["iat_future"] = bytes([0]) + payload(iat=4102444000)
+    seeds["duplicate_scope"] = bytes([0]) + payload()[:-1] + b',"scope":"admin"}'
+    seeds["duplicate_exp"] = bytes([0]) + payload()[:-1] + b',"exp":1}'
+    seeds["nested_claims"] = bytes([0]) + payload(
+        groups=["a", "b"], custom={"x": [1, 2, {"y": None}]}
+    )
+    headers = [
+        ("typ_jwt", 0, {"alg": "RS256", "kid": "rsa", "typ": "JWT"}),
+        ("typ_at_jwt", 0, {"alg": "RS256", "kid": "rsa", "typ": "at+jwt"}),
+        ("typ_other", 0, {"alg": "RS256", "kid": "rsa", "typ": "foo"}),
+        ("no_kid_es256", 6, {"alg": "ES256"}),
+        ("x5t", 0, {"alg": "RS256", "kid": "rsa", "x5t": "dGh1bWI"}),
+        ("jku", 0, {"alg": "RS256", "kid": "rsa", "jku": "https://evil.example/jwks"}),
+        (
+            "jwk",
+            6,
+            {"alg": "ES256", "kid": "ec", "jwk": {"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA"}},
+        ),
+        ("x5c", 0, {"alg": "RS256", "kid": "rsa", "x5c": ["MIIB"]}),
+        ("crit", 0, {"alg": "RS256", "kid": "rsa", "crit": ["exp"]}),
+        ("b64_false", 0, {"alg": "RS256", "kid": "rsa", "b64": False}),
+        ("cty_jwt", 0, {"alg": "RS256", "kid": "rsa", "cty": "JWT"}),
+        ("alg_mismatch", 0, {"alg": "PS256", "kid": "rsa"}),
+        ("unknown_member", 7, {"alg": "EdDSA", "kid": "ed", "zip": "DEF"}),
+    ]
+    for name, select, header in headers:
+        seeds["header_" + name] = bytes([0x80 | select]) + compact_json(header).encode() + b"\x00" + payload()
+    return seeds
+
+
 def write(target, seeds):
     directory = os.path.join(CORPUS, target)
     shutil.rmtree(directory, ignore_errors=True)
@@ -464,6 +534,7 @@ def main():
         write("discovery", discovery_seeds())
         write("claims", claims_seeds())
         write("mock_token", mock_seeds())
+        write("differential", differential_seeds())
     print("pub const TRUSTED_JWKS: &str = r#\"%s\"#;" % compact_json(TRUSTED))
     print("const SIGNED: [&str; %d] = [" % len(SIGNED))
     for signing_input in SIGNED:

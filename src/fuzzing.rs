@@ -1361,3 +1361,260 @@ mod mock_token {
         }
     }
 }
+
+#[cfg(feature = "mock")]
+pub use differential::{
+    DIFFERENTIAL_AUDIENCE, DIFFERENTIAL_ISSUER, Verdicts, differential, verdicts,
+};
+
+#[cfg(feature = "mock")]
+mod differential {
+    //! (7) tokengate against `jsonwebtoken`, for the same keys and the same policy: every
+    //! token tokengate accepts, `jsonwebtoken::decode` accepts too.
+    //!
+    //! The harness holds an RSA, a P-256 and an Ed25519 key. The input's first byte picks the
+    //! algorithm (and, with its high bit, says the input carries its own header, up to the
+    //! first NUL byte); the rest is the payload. The harness signs the two segments with
+    //! `jsonwebtoken` itself, so the fuzzer explores headers and claims, not signatures.
+    //! tokengate checks the token with the generic profile, an issuer, an audience and 30 s of
+    //! leeway; `jsonwebtoken` with the key the header names (as its own JWK parser reads the
+    //! same key set), the algorithms of that key's family, the same issuer, audience, leeway,
+    //! `exp`, `nbf`, and `exp`, `iss`, `aud` required. Both read the system clock: a refusal
+    //! by `jsonwebtoken` for `exp`/`nbf` within two seconds of the boundary is the clock
+    //! moving between the two calls, not a difference.
+
+    use std::sync::OnceLock;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use aws_lc_rs::encoding::AsDer as _;
+    use aws_lc_rs::rsa::KeySize;
+    use aws_lc_rs::signature::{
+        ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair,
+    };
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::jwk::JwkSet;
+    use jsonwebtoken::{Algorithm as Alg, DecodingKey, EncodingKey, Validation};
+    use serde_json::{Value, json};
+
+    use super::{LEEWAY, poll_once};
+    use crate::error::AuthErrorKind;
+    use crate::mock::keys::pkcs1_of_pkcs8;
+    use crate::{Authorizer, KeySet, Profile};
+
+    /// The issuer both sides require.
+    pub const DIFFERENTIAL_ISSUER: &str = "https://issuer.example/differential";
+    /// The audience both sides require.
+    pub const DIFFERENTIAL_AUDIENCE: &str = "https://api.example";
+
+    /// What the first byte picks: the algorithm, the key's `kid`.
+    const ALGORITHMS: [(Alg, &str); 8] = [
+        (Alg::RS256, "rsa"),
+        (Alg::RS384, "rsa"),
+        (Alg::RS512, "rsa"),
+        (Alg::PS256, "rsa"),
+        (Alg::PS384, "rsa"),
+        (Alg::PS512, "rsa"),
+        (Alg::ES256, "ec"),
+        (Alg::EdDSA, "ed"),
+    ];
+
+    struct Harness {
+        signing: [(&'static str, EncodingKey); 3],
+        /// The key set as `jsonwebtoken` reads it, by `kid`.
+        decoding: Vec<(String, DecodingKey)>,
+        authorizer: Authorizer,
+    }
+
+    fn harness() -> &'static Harness {
+        static HARNESS: OnceLock<Harness> = OnceLock::new();
+        HARNESS.get_or_init(|| {
+            let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+            let rsa = RsaKeyPair::generate(KeySize::Rsa2048).expect("an RSA key");
+            let rsa_pkcs8 = rsa.as_der().expect("PKCS#8");
+            let rsa_pkcs1 = pkcs1_of_pkcs8(rsa_pkcs8.as_ref()).expect("PKCS#1");
+            let ec = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).expect("a P-256 key");
+            let ec_pkcs8 = ec.to_pkcs8v1().expect("PKCS#8");
+            let ed = Ed25519KeyPair::generate().expect("an Ed25519 key");
+            let ed_pkcs8 = ed.to_pkcs8v1().expect("PKCS#8");
+            // The uncompressed point: 0x04, x, y.
+            let point = ec.public_key().as_ref();
+            let jwks = json!({"keys": [
+                {
+                    "kty": "RSA", "kid": "rsa",
+                    "n": b64(rsa.public_key().modulus().big_endian_without_leading_zero()),
+                    "e": b64(rsa.public_key().exponent().big_endian_without_leading_zero()),
+                },
+                {"kty": "EC", "crv": "P-256", "kid": "ec", "x": b64(&point[1..33]), "y": b64(&point[33..])},
+                {"kty": "OKP", "crv": "Ed25519", "kid": "ed", "x": b64(ed.public_key().as_ref())},
+            ]})
+            .to_string();
+            let set: JwkSet = serde_json::from_str(&jwks).expect("jsonwebtoken reads the key set");
+            let decoding = set
+                .keys
+                .iter()
+                .map(|jwk| {
+                    (
+                        jwk.common.key_id.clone().expect("a kid"),
+                        DecodingKey::from_jwk(jwk).expect("a decoding key"),
+                    )
+                })
+                .collect();
+            let authorizer = Authorizer::builder(Profile::generic())
+                .issuer(DIFFERENTIAL_ISSUER)
+                .audience(DIFFERENTIAL_AUDIENCE)
+                .keys(KeySet::from_jwks_json(jwks.as_bytes()).expect("tokengate reads the key set"))
+                .leeway(Duration::from_secs(LEEWAY))
+                .disable_token_cache()
+                .build();
+            Harness {
+                signing: [
+                    ("rsa", EncodingKey::from_rsa_der(rsa_pkcs1)),
+                    ("ec", EncodingKey::from_ec_der(ec_pkcs8.as_ref())),
+                    ("ed", EncodingKey::from_ed_der(ed_pkcs8.as_ref())),
+                ],
+                decoding,
+                authorizer,
+            }
+        })
+    }
+
+    /// One token and what each implementation said of it.
+    #[derive(Debug)]
+    pub struct Verdicts {
+        /// The token, as signed by the harness.
+        pub token: String,
+        /// tokengate's answer.
+        pub tokengate: Result<(), AuthErrorKind>,
+        /// `jsonwebtoken::decode`'s answer (its error, printed).
+        pub jsonwebtoken: Result<(), String>,
+    }
+
+    /// The algorithms `jsonwebtoken` may accept with a key of `alg`'s family.
+    fn family(alg: Alg) -> Vec<Alg> {
+        match alg {
+            Alg::RS256 | Alg::RS384 | Alg::RS512 | Alg::PS256 | Alg::PS384 | Alg::PS512 => vec![
+                Alg::RS256,
+                Alg::RS384,
+                Alg::RS512,
+                Alg::PS256,
+                Alg::PS384,
+                Alg::PS512,
+            ],
+            Alg::ES256 | Alg::ES384 => vec![Alg::ES256, Alg::ES384],
+            _ => vec![alg],
+        }
+    }
+
+    /// `jsonwebtoken`'s answer: the key the header names (or, without a `kid`, the one key
+    /// of the header's algorithm family), the same policy as tokengate's.
+    fn jsonwebtoken(token: &str) -> Result<(), String> {
+        let header = jsonwebtoken::decode_header(token).map_err(|e| format!("header: {e}"))?;
+        let kid = match header.kid.as_deref() {
+            Some(kid) => kid,
+            None => match header.alg {
+                Alg::ES256 | Alg::ES384 => "ec",
+                Alg::EdDSA => "ed",
+                _ => "rsa",
+            },
+        };
+        let (_, key) = harness()
+            .decoding
+            .iter()
+            .find(|(k, _)| k == kid)
+            .ok_or_else(|| format!("no key `{kid}`"))?;
+        let family_of_key = match kid {
+            "ec" => Alg::ES256,
+            "ed" => Alg::EdDSA,
+            _ => Alg::RS256,
+        };
+        let mut validation = Validation::new(family_of_key);
+        validation.algorithms = family(family_of_key);
+        validation.leeway = LEEWAY;
+        validation.validate_nbf = true;
+        validation.set_issuer(&[DIFFERENTIAL_ISSUER]);
+        validation.set_audience(&[DIFFERENTIAL_AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        jsonwebtoken::decode::<Value>(token, key, &validation)
+            .map(|_| ())
+            .map_err(|e| format!("{:?}", e.kind()))
+    }
+
+    /// Signs `header` (the harness's own for the algorithm when `None`) and `payload` with
+    /// the key of the algorithm `select` picks, and asks both implementations.
+    pub fn verdicts(select: u8, header: Option<&[u8]>, payload: &[u8]) -> Verdicts {
+        let harness = harness();
+        let (alg, kid) = ALGORITHMS[usize::from(select) % ALGORITHMS.len()];
+        let own = format!(r#"{{"alg":"{alg:?}","kid":"{kid}"}}"#);
+        let header = header.unwrap_or(own.as_bytes());
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(payload)
+        );
+        let (_, key) = harness
+            .signing
+            .iter()
+            .find(|(k, _)| *k == kid)
+            .expect("a signing key");
+        let signature = jsonwebtoken::crypto::sign(input.as_bytes(), key, alg).expect("signed");
+        let token = format!("{input}.{signature}");
+        let tokengate = poll_once(harness.authorizer.authorize::<()>(&token))
+            .map(|_| ())
+            .map_err(|e| e.kind());
+        let jsonwebtoken = jsonwebtoken(&token);
+        Verdicts {
+            token,
+            tokengate,
+            jsonwebtoken,
+        }
+    }
+
+    /// Whether `jsonwebtoken`'s time refusal is within two seconds of its boundary: the
+    /// clock moved between the two calls.
+    fn at_a_time_boundary(payload: &[u8], why: &str) -> bool {
+        let Ok(Value::Object(claims)) = serde_json::from_slice::<Value>(payload) else {
+            return false;
+        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let near = |name: &str, edge: f64| {
+            claims
+                .get(name)
+                .and_then(Value::as_f64)
+                .is_some_and(|t| (t + edge - now).abs() <= 2.0)
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let leeway = LEEWAY as f64;
+        (why.contains("ExpiredSignature") && near("exp", leeway))
+            || (why.contains("ImmatureSignature") && near("nbf", -leeway))
+    }
+
+    /// The target: never a panic; whatever tokengate accepts, `jsonwebtoken` accepts.
+    pub fn differential(data: &[u8]) {
+        let Some((&select, rest)) = data.split_first() else {
+            return;
+        };
+        let (header, payload) = if select & 0x80 == 0 {
+            (None, rest)
+        } else {
+            match rest.iter().position(|b| *b == 0) {
+                Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
+                None => (Some(rest), &[][..]),
+            }
+        };
+        let verdicts = verdicts(select, header, payload);
+        if verdicts.tokengate.is_ok()
+            && let Err(why) = &verdicts.jsonwebtoken
+        {
+            assert!(
+                at_a_time_boundary(payload, why),
+                "tokengate accepted what jsonwebtoken refuses ({why}):\nheader  {}\npayload {}\n{}",
+                String::from_utf8_lossy(header.unwrap_or_default()),
+                String::from_utf8_lossy(payload),
+                verdicts.token
+            );
+        }
+    }
+}

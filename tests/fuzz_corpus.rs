@@ -80,6 +80,12 @@ fn mock_token_corpus() {
     replay("mock_token", tokengate::fuzzing::mock_token);
 }
 
+#[cfg(feature = "mock")]
+#[test]
+fn differential_corpus() {
+    replay("differential", tokengate::fuzzing::differential);
+}
+
 /// The seed tokens signed by the trusted keys are accepted: the `authorize` target reaches
 /// past the signature, and its list of signed inputs matches the corpus.
 #[test]
@@ -102,5 +108,174 @@ fn seed_tokens_signed_by_the_trusted_keys_are_accepted() {
         runtime
             .block_on(authorizer.authorize::<()>(&token))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
+
+/// The differential target's harness agrees with `jsonwebtoken` on tokens both must accept
+/// or refuse, and where tokengate is stricter than `jsonwebtoken` — the list SECURITY.md
+/// gives — tokengate refuses and `jsonwebtoken` accepts. A change on either side that moves
+/// a case fails here.
+#[cfg(feature = "mock")]
+#[test]
+fn where_tokengate_is_stricter_than_jsonwebtoken() {
+    use serde_json::{Value, json};
+    use tokengate::AuthErrorKind;
+    use tokengate::fuzzing::{DIFFERENTIAL_AUDIENCE, DIFFERENTIAL_ISSUER, verdicts};
+
+    const RS256: u8 = 0;
+    const ES256: u8 = 6;
+    let payload = |changes: Value| {
+        let mut claims = json!({
+            "iss": DIFFERENTIAL_ISSUER,
+            "aud": DIFFERENTIAL_AUDIENCE,
+            "exp": 4_102_444_800_u64,
+            "iat": 1_700_000_000_u64,
+            "sub": "user-1",
+            "scope": "read write",
+        });
+        for (name, value) in changes.as_object().expect("an object") {
+            if value.is_null() {
+                claims.as_object_mut().expect("an object").remove(name);
+            } else {
+                claims[name] = value.clone();
+            }
+        }
+        claims.to_string().into_bytes()
+    };
+    let header = |json: Value| json.to_string().into_bytes();
+    /// A header of the test's own, or the harness's.
+    type OwnHeader = Option<Vec<u8>>;
+    let both_accept: Vec<(&str, u8, OwnHeader, Vec<u8>)> = vec![
+        ("RS256", RS256, None, payload(json!({}))),
+        ("PS512", 5, None, payload(json!({}))),
+        ("ES256", ES256, None, payload(json!({}))),
+        ("EdDSA", 7, None, payload(json!({}))),
+        (
+            "an aud array",
+            RS256,
+            None,
+            payload(json!({"aud": [DIFFERENTIAL_AUDIENCE, "x"]})),
+        ),
+        (
+            "a fractional exp",
+            RS256,
+            None,
+            payload(json!({"exp": 4_102_444_800.5})),
+        ),
+        (
+            "exp on the last day of 9999",
+            RS256,
+            None,
+            payload(json!({"exp": 253_402_300_799_u64})),
+        ),
+        (
+            "typ JWT",
+            RS256,
+            Some(header(json!({"alg": "RS256", "kid": "rsa", "typ": "JWT"}))),
+            payload(json!({})),
+        ),
+        (
+            "no kid",
+            ES256,
+            Some(header(json!({"alg": "ES256"}))),
+            payload(json!({})),
+        ),
+    ];
+    for (case, select, header, payload) in both_accept {
+        let v = verdicts(select, header.as_deref(), &payload);
+        assert_eq!((v.tokengate, v.jsonwebtoken), (Ok(()), Ok(())), "{case}");
+    }
+    let both_refuse: Vec<(&str, Vec<u8>)> = vec![
+        ("expired", payload(json!({"exp": 1_700_000_000_u64}))),
+        (
+            "another issuer",
+            payload(json!({"iss": "https://other.example"})),
+        ),
+        ("no aud", payload(json!({"aud": null}))),
+        ("no exp", payload(json!({"exp": null}))),
+        ("a duplicated exp", {
+            let mut p = payload(json!({}));
+            p.pop();
+            p.extend_from_slice(br#","exp":1}"#);
+            p
+        }),
+    ];
+    for (case, payload) in both_refuse {
+        let v = verdicts(RS256, None, &payload);
+        assert!(
+            v.tokengate.is_err() && v.jsonwebtoken.is_err(),
+            "{case}: {v:?}"
+        );
+    }
+    // Where tokengate is stricter: SECURITY.md lists these.
+    let stricter: Vec<(&str, OwnHeader, Vec<u8>, AuthErrorKind)> = vec![
+        (
+            "crit",
+            Some(header(
+                json!({"alg": "RS256", "kid": "rsa", "crit": ["exp"]}),
+            )),
+            payload(json!({})),
+            AuthErrorKind::UnsupportedHeader,
+        ),
+        (
+            "b64: false",
+            Some(header(json!({"alg": "RS256", "kid": "rsa", "b64": false}))),
+            payload(json!({})),
+            AuthErrorKind::UnsupportedHeader,
+        ),
+        (
+            "cty: JWT",
+            Some(header(json!({"alg": "RS256", "kid": "rsa", "cty": "JWT"}))),
+            payload(json!({})),
+            AuthErrorKind::NestedToken,
+        ),
+        (
+            "typ other than JWT or at+jwt",
+            Some(header(
+                json!({"alg": "RS256", "kid": "rsa", "typ": "id+jwt"}),
+            )),
+            payload(json!({})),
+            AuthErrorKind::WrongTokenType,
+        ),
+        (
+            "a duplicated claim",
+            None,
+            {
+                let mut p = payload(json!({}));
+                p.pop();
+                p.extend_from_slice(br#","scope":"admin"}"#);
+                p
+            },
+            AuthErrorKind::MalformedClaim,
+        ),
+        (
+            "exp past year 9999",
+            None,
+            payload(json!({"exp": 253_402_300_800_u64})),
+            AuthErrorKind::MalformedClaim,
+        ),
+        (
+            "iss as an array",
+            None,
+            payload(json!({"iss": [DIFFERENTIAL_ISSUER]})),
+            AuthErrorKind::MalformedClaim,
+        ),
+        (
+            "iat in the future",
+            None,
+            payload(json!({"iat": 4_102_444_000_u64})),
+            AuthErrorKind::IssuedInFuture,
+        ),
+        (
+            "a scope with a quote",
+            None,
+            payload(json!({"scope": "read \"write\""})),
+            AuthErrorKind::MalformedClaim,
+        ),
+    ];
+    for (case, header, payload, kind) in stricter {
+        let v = verdicts(RS256, header.as_deref(), &payload);
+        assert_eq!(v.tokengate, Err(kind), "{case}: {v:?}");
+        assert_eq!(v.jsonwebtoken, Ok(()), "{case}: {v:?}");
     }
 }

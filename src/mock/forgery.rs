@@ -1,9 +1,10 @@
 //! Hostile tokens, for tests of what resource servers refuse: the [`Forgery`] kinds and how
 //! each is signed (or not) from claims the [`TokenBuilder`](crate::mock::TokenBuilder) built.
+//! Everything that has a signature is signed by `jsonwebtoken`, as the mock's real tokens.
 
-use aws_lc_rs::hmac;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
 use crate::mock::Shared;
@@ -51,11 +52,12 @@ pub(crate) fn sign(
             Ok(format!("{}.{}.", b64(&header), b64(claims)))
         }
         Some(Forgery::Hs256WithPublicKey) => {
-            let header = json!({"kid": key.kid, "alg": "HS256"});
-            let input = format!("{}.{}", b64(&header), b64(claims));
-            let secret = hmac::Key::new(hmac::HMAC_SHA256, key.public_jwk_text().as_bytes());
-            let tag = hmac::sign(&secret, input.as_bytes());
-            Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref())))
+            let mut header = Header::new(Algorithm::HS256);
+            header.typ = None;
+            header.kid = Some(key.kid.clone());
+            let secret = EncodingKey::from_secret(key.public_jwk_text().as_bytes());
+            jsonwebtoken::encode(&header, claims, &secret)
+                .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))
         }
         Some(Forgery::RetiredKey) => Ok(state
             .keys

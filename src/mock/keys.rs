@@ -1,13 +1,18 @@
 //! The mock's signing keys: RS256, one for access tokens and one for ID tokens (as Cognito),
 //! with rotation in three steps: publish the next key, switch to it, retire the old one.
+//!
+//! Keys are made by aws-lc-rs, tokens signed by `jsonwebtoken`: tokengate verifies with
+//! aws-lc-rs directly, so every test against the mock crosses two JOSE implementations, and
+//! a mistake in how either encodes a JWS fails the tests instead of passing on both sides.
 
 use std::fmt;
 
-use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::encoding::AsDer as _;
 use aws_lc_rs::rsa::KeySize;
-use aws_lc_rs::signature::{KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
+use aws_lc_rs::signature::{KeyPair, RsaKeyPair};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
 use crate::error::{Error, ErrorKind};
@@ -16,7 +21,10 @@ use crate::mock::error::ApiError;
 /// One RSA signing key and its `kid`.
 pub(crate) struct SigningKey {
     pub(crate) kid: String,
+    /// The key pair, for the public JWK.
     pair: RsaKeyPair,
+    /// The same private key, as `jsonwebtoken` signs with it (PKCS#1 DER).
+    encoding: EncodingKey,
 }
 
 impl fmt::Debug for SigningKey {
@@ -34,12 +42,54 @@ pub(crate) fn random_id(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
+/// One DER element (X.690 §8.1): its tag, its contents, and what follows it.
+fn der_element(der: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = der.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let octets = usize::from(first & 0x7f);
+        if octets == 0 || octets > 4 || rest.len() < octets {
+            return None;
+        }
+        let (len, rest) = rest.split_at(octets);
+        (
+            len.iter().fold(0usize, |n, b| (n << 8) | usize::from(*b)),
+            rest,
+        )
+    };
+    (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
+}
+
+/// The PKCS#1 `RSAPrivateKey` inside a PKCS#8 `PrivateKeyInfo` (RFC 5208 §5: a SEQUENCE of
+/// the version, the algorithm and an OCTET STRING holding the key): aws-lc-rs exports the
+/// latter, `jsonwebtoken` signs with the former.
+pub(crate) fn pkcs1_of_pkcs8(pkcs8: &[u8]) -> Option<&[u8]> {
+    let (0x30, info, _) = der_element(pkcs8)? else {
+        return None;
+    };
+    let (0x02, _, rest) = der_element(info)? else {
+        return None;
+    };
+    let (0x30, _, rest) = der_element(rest)? else {
+        return None;
+    };
+    match der_element(rest)? {
+        (0x04, key, _) => Some(key),
+        _ => None,
+    }
+}
+
 impl SigningKey {
     pub(crate) fn generate() -> Result<Self, Error> {
-        let pair = RsaKeyPair::generate(KeySize::Rsa2048)
-            .map_err(|_| Error::new(ErrorKind::Config("cannot generate an RSA key".into())))?;
+        let failed = || Error::new(ErrorKind::Config("cannot generate an RSA key".into()));
+        let pair = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| failed())?;
+        let pkcs8 = pair.as_der().map_err(|_| failed())?;
+        let pkcs1 = pkcs1_of_pkcs8(pkcs8.as_ref()).ok_or_else(failed)?;
         Ok(Self {
             kid: random_id(12),
+            encoding: EncodingKey::from_rsa_der(pkcs1),
             pair,
         })
     }
@@ -62,34 +112,14 @@ impl SigningKey {
         self.jwk().to_string()
     }
 
-    /// RS256 over `message`.
-    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
-        let mut signature = vec![0; self.pair.public_modulus_len()];
-        self.pair
-            .sign(
-                &RSA_PKCS1_SHA256,
-                &SystemRandom::new(),
-                message,
-                &mut signature,
-            )
-            .map_err(|_| Error::new(ErrorKind::Config("RSA signing failed".into())))?;
-        Ok(signature)
-    }
-
-    /// A compact JWS of `claims` with this key: header `{"kid", "alg": "RS256"}`.
+    /// A compact JWS of `claims` with this key: header `{"alg": "RS256", "kid"}`, as
+    /// Cognito's (no `typ`).
     pub(crate) fn sign_claims(&self, claims: &Value) -> Result<String, Error> {
-        let header = json!({"kid": self.kid, "alg": "RS256"});
-        self.sign_with_header(&header, claims)
-    }
-
-    pub(crate) fn sign_with_header(&self, header: &Value, claims: &Value) -> Result<String, Error> {
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        let signature = self.sign(input.as_bytes())?;
-        Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+        let mut header = Header::new(Algorithm::RS256);
+        header.typ = None;
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.encoding)
+            .map_err(|e| Error::new(ErrorKind::Config(format!("signing failed: {e}"))))
     }
 }
 
@@ -200,4 +230,50 @@ pub(crate) fn uuid() -> String {
         &hex[16..20],
         &hex[20..32]
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
+
+    use super::*;
+
+    #[test]
+    fn jsonwebtoken_signs_what_aws_lc_rs_verifies_under_the_published_key() {
+        let key = SigningKey::generate().expect("a key");
+        let token = key.sign_claims(&json!({"sub": "x"})).expect("signed");
+        let (input, signature) = token.rsplit_once('.').expect("three segments");
+        let header = input.split('.').next().expect("a header");
+        assert_eq!(
+            URL_SAFE_NO_PAD.decode(header).expect("base64url"),
+            format!(r#"{{"alg":"RS256","kid":"{}"}}"#, key.kid).into_bytes()
+        );
+        let public = UnparsedPublicKey::new(
+            &RSA_PKCS1_2048_8192_SHA256,
+            key.pair.public_key().as_ref().to_vec(),
+        );
+        public
+            .verify(
+                input.as_bytes(),
+                &URL_SAFE_NO_PAD.decode(signature).expect("base64url"),
+            )
+            .expect("aws-lc-rs verifies jsonwebtoken's signature");
+    }
+
+    #[test]
+    fn pkcs1_is_found_inside_pkcs8_and_garbage_is_not() {
+        let pair = RsaKeyPair::generate(KeySize::Rsa2048).expect("a key");
+        let pkcs8 = pair.as_der().expect("PKCS#8");
+        let pkcs1 = pkcs1_of_pkcs8(pkcs8.as_ref()).expect("PKCS#1 inside");
+        RsaKeyPair::from_der(pkcs1).expect("aws-lc-rs reads it back");
+        for bad in [
+            &[][..],
+            &[0x30],
+            &[0x30, 0x82, 0xff],
+            &[0x04, 0x00],
+            &pkcs8.as_ref()[..40],
+        ] {
+            assert!(pkcs1_of_pkcs8(bad).is_none(), "{bad:?}");
+        }
+    }
 }

@@ -37,7 +37,7 @@ mod form;
 mod grants;
 mod html;
 mod json;
-mod keys;
+pub(crate) mod keys;
 mod mint;
 mod redirect;
 mod router;
