@@ -1203,7 +1203,7 @@ mod mock_token {
         let jwks = json(
             &router,
             Request::builder()
-                .uri("/.well-known/jwks.json")
+                .uri(issuer.jwks_path())
                 .body(Body::empty())
                 .expect("request"),
         )

@@ -825,13 +825,16 @@ async fn authorization_code_replay() {
     let refresh_token = tokens["refresh_token"].as_str().expect("refresh_token");
     let access_token = tokens["access_token"].as_str().expect("access_token");
 
-    // The replay, by the same client and by another.
-    assert_oauth_error(&exchange_web(&issuer, &code).await, 400, "invalid_grant");
+    assert_eq!(introspect(&issuer, access_token).await["active"], true);
+
+    // The replay, by another client and by the same: refused, and (RFC 6749 §4.1.2) what the
+    // code bought is revoked — whoever replays it may have stolen it.
     let by_spa = exchange_spa(&issuer, &code, None).await;
     assert_oauth_error(&by_spa, 400, "invalid_grant");
-    // No state change: the first exchange's tokens still stand.
-    assert_eq!(introspect(&issuer, access_token).await["active"], true);
-    assert_refreshes(&issuer, refresh_token).await;
+    assert_eq!(introspect(&issuer, access_token).await["active"], false);
+    let refreshed = refresh_web(&issuer, refresh_token).await;
+    assert_oauth_error(&refreshed, 400, "invalid_grant");
+    assert_oauth_error(&exchange_web(&issuer, &code).await, 400, "invalid_grant");
 }
 
 #[tokio::test]
@@ -1801,16 +1804,16 @@ async fn token_exchange_never_fetches_a_url_the_subject_token_names() {
     });
     // An untrusted issuer (the attacker's own server): refused before any fetch.
     let token = attacker_key.sign_token(&pointing_to_evil, &claims(&evil.base));
-    assert_oauth_error(&exchange(token).await, 400, "invalid_grant");
+    assert_oauth_error(&exchange(token).await, 400, "invalid_request");
     assert_eq!(legit.jwks_hits(), 0);
     // The trusted issuer's name, the attacker's key and key URLs: the configured key set is
     // fetched, the attacker's never.
     let token = attacker_key.sign_token(&pointing_to_evil, &claims(&legit.base));
-    assert_oauth_error(&exchange(token).await, 400, "invalid_grant");
+    assert_oauth_error(&exchange(token).await, 400, "invalid_request");
     let mut trusted_kid = pointing_to_evil.clone();
     trusted_kid["kid"] = json!(trusted_key.kid);
     let token = attacker_key.sign_token(&trusted_kid, &claims(&legit.base));
-    assert_oauth_error(&exchange(token).await, 400, "invalid_grant");
+    assert_oauth_error(&exchange(token).await, 400, "invalid_request");
     assert!(legit.jwks_hits() >= 1);
     assert_eq!(
         evil.jwks_hits() + evil.discovery_hits() + evil.other_hits(),

@@ -320,7 +320,10 @@ async fn start() -> (MockIssuer, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a port for the API");
-    let api = format!("http://{}", listener.local_addr().expect("an address"));
+    // `localhost`, not 127.0.0.1: Cognito (and the mock) allow plain HTTP redirect URIs only
+    // for http://localhost.
+    let port = listener.local_addr().expect("an address").port();
+    let api = format!("http://localhost:{port}");
     issuer
         .add_client(
             Client::confidential(WEB_CLIENT, WEB_SECRET)

@@ -11,7 +11,7 @@ use serde_json::json;
 use tokengate::mock::{Forgery, KeyUse, MockIssuer, TokenBuilder};
 use tokengate::{AuthErrorKind, JwtAuthLayer, ManualClock, Profile};
 
-use e2e::{Api, JWKS_PATH, challenge, insufficient_scope, protected_api};
+use e2e::{Api, challenge, insufficient_scope, protected_api};
 
 /// The client the API accepts.
 const CLIENT: &str = "demo-web";
@@ -257,7 +257,7 @@ async fn every_hostile_token_gets_its_exact_status_and_challenge() {
 
     // The unknown and retired kids were refused from the set in hand: one fetch in all.
     assert_eq!(
-        mock.request_count(JWKS_PATH),
+        mock.request_count(&mock.jwks_path()),
         1,
         "no refetch within the cooldown"
     );

@@ -18,7 +18,7 @@ use tokengate::{
     AuthErrorKind, Authorizer, JwtAuthLayer, KeyStatus, ManualClock, Profile, RemoteJwks,
 };
 
-use e2e::{Api, JWKS_PATH, Reply, challenge, client_credentials, http, protected_api};
+use e2e::{Api, Reply, challenge, client_credentials, http, protected_api};
 
 const CLIENT: &str = "demo-backend";
 const HOUR: u64 = 3600;
@@ -122,7 +122,7 @@ async fn outage_then_recovery(fault: JwksFault) {
     let fx = start().await;
     fx.authorizer.ready().await.expect("keys before the outage");
     assert_eq!(fx.call().await.status, 200, "{fault:?}: before the outage");
-    assert_eq!(fx.mock.request_count(JWKS_PATH), 1);
+    assert_eq!(fx.mock.request_count(&fx.mock.jwks_path()), 1);
 
     fx.mock.set_jwks_fault(fault);
     // A simulated hour in 5-minute steps; each step's token is fresh (signed by the key the
@@ -138,7 +138,7 @@ async fn outage_then_recovery(fault: JwksFault) {
     assert!(health.failures >= 1, "{fault:?}: {health:?}");
     assert!(health.last_error.is_some(), "{fault:?}: {health:?}");
     assert!(
-        fx.mock.request_count(JWKS_PATH) >= 2,
+        fx.mock.request_count(&fx.mock.jwks_path()) >= 2,
         "{fault:?}: the cache kept trying"
     );
 

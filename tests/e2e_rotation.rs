@@ -22,7 +22,7 @@ use tokengate::{
     AuthErrorKind, Authorizer, Clock as _, JwtAuthLayer, ManualClock, Profile, RemoteJwks,
 };
 
-use e2e::{Api, JWKS_PATH, challenge, client_credentials, eventually, http, protected_api};
+use e2e::{Api, challenge, client_credentials, eventually, http, protected_api};
 
 const CLIENT: &str = "demo-backend";
 const TASKS: usize = 8;
@@ -231,7 +231,7 @@ async fn a_three_step_rotation_under_load_fails_no_request() {
     assert!(on_old >= TASKS && on_next >= TASKS, "{on_old} / {on_next}");
     assert_eq!(on_old + on_next, calls.len(), "only these two keys signed");
     // ready() and the two refreshes the test made due: no fetch caused by an unknown kid.
-    assert_eq!(fx.mock.request_count(JWKS_PATH), 3);
+    assert_eq!(fx.mock.request_count(&fx.mock.jwks_path()), 3);
     assert_eq!(
         fx.cached_kids().len(),
         2,
@@ -308,7 +308,7 @@ async fn an_abrupt_rotation_refuses_new_kid_tokens_only_within_the_cooldown() {
         "every request sent after the cooldown succeeds"
     );
     // One fetch at the origin, one once the cooldown allowed it: no flood of refetches.
-    assert_eq!(fx.mock.request_count(JWKS_PATH), 2);
+    assert_eq!(fx.mock.request_count(&fx.mock.jwks_path()), 2);
 
     // The retired key's tokens are gone with the refreshed set.
     let reply = fx.api.get("/read", Some(&before)).await;
@@ -333,12 +333,12 @@ async fn after_an_abrupt_rotation_the_first_request_past_the_cooldown_succeeds()
         assert_eq!(reply.status, 401, "+{advance_ms} ms");
         assert_eq!(reply.www_authenticate(), Some(unknown_key.as_str()));
     }
-    assert_eq!(fx.mock.request_count(JWKS_PATH), 1);
+    assert_eq!(fx.mock.request_count(&fx.mock.jwks_path()), 1);
 
     // 30 s: the cooldown is over; this very request refetches and passes.
     fx.clock.advance_millis(1);
     let reply = fx.api.get("/read", Some(&token)).await;
     assert_eq!(reply.status, 200, "{reply:?}");
-    assert_eq!(fx.mock.request_count(JWKS_PATH), 2);
+    assert_eq!(fx.mock.request_count(&fx.mock.jwks_path()), 2);
     assert_eq!(fx.api.me(&token).await["client_id"], CLIENT);
 }

@@ -17,6 +17,10 @@ use serde_json::{Value, json};
 use tokengate::mock::MockIssuer;
 use tokengate::{AuthErrorKind, Authorizer, ManualClock, Profile, RemoteJwks};
 
+/// The default issuer's documents, under its pool path as on Cognito.
+const JWKS: &str = "/us-east-1_tokengate/.well-known/jwks.json";
+const DISCOVERY: &str = "/us-east-1_tokengate/.well-known/openid-configuration";
+
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
@@ -278,7 +282,7 @@ async fn added_resource_servers_and_trusted_issuers_are_in_the_config() {
     let (status, echoed) = post(base, "/_admin/resource-servers", &server).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(echoed, server);
-    let (_, discovery) = get(base, "/.well-known/openid-configuration").await;
+    let (_, discovery) = get(base, DISCOVERY).await;
     let scopes = discovery["scopes_supported"].as_array().expect("scopes");
     assert!(scopes.contains(&json!("billing/charge")));
     assert!(scopes.contains(&json!("billing/refund")));
@@ -306,7 +310,11 @@ async fn added_resource_servers_and_trusted_issuers_are_in_the_config() {
         post(base, "/_admin/resource-servers", &server).await.0,
         StatusCode::OK
     );
-    let trusted = json!({"issuer": "https://idp.example", "jwks_uri": "https://idp.example/k"});
+    let trusted = json!({
+        "issuer": "https://idp.example",
+        "jwks_uri": "https://idp.example/k",
+        "client_id": "idp-app",
+    });
     assert_eq!(
         post(base, "/_admin/trusted-issuers", &trusted).await.0,
         StatusCode::OK
@@ -672,7 +680,15 @@ async fn the_admin_api_refuses_what_the_rust_api_refuses() {
     );
     let admin = post(base, "/_admin/clients", &json!({"id": " "})).await;
     assert_error(&admin, StatusCode::BAD_REQUEST, "invalid_request");
-    assert_eq!(admin.1["error_description"], "`id` must not be empty");
+    assert_eq!(
+        admin.1["error_description"],
+        "client ` `: `id` must not be empty"
+    );
+    assert!(
+        rust.to_string()
+            .contains(admin.1["error_description"].as_str().expect("text")),
+        "{rust}"
+    );
     assert!(
         issuer
             .config()
@@ -719,7 +735,7 @@ async fn keys_publish_switch_and_retire_step_by_step() {
     let (status, published) = post(base, "/_admin/keys/publish", &json!({})).await;
     assert_eq!(status, StatusCode::OK);
     let next = published["kid"].as_str().expect("a kid").to_owned();
-    let (_, jwks) = get(base, "/.well-known/jwks.json").await;
+    let (_, jwks) = get(base, JWKS).await;
     let jwks_kids: Vec<&str> = jwks["keys"]
         .as_array()
         .expect("keys")
@@ -909,7 +925,7 @@ async fn jwks_faults_are_served_and_cleared() {
         get(base, "/_admin/jwks-fault").await.1,
         json!({"fault": "none"})
     );
-    let (status, keys) = get(base, "/.well-known/jwks.json").await;
+    let (status, keys) = get(base, JWKS).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(keys["keys"].as_array().expect("keys").len(), 2);
     access_authorizer(&issuer, "demo-web")
@@ -934,29 +950,29 @@ async fn requests_are_counted_listed_and_reset() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(cleared, json!({"counts": {}, "requests": []}));
 
-    get(base, "/.well-known/jwks.json").await;
-    get(base, "/.well-known/jwks.json").await;
-    get(base, "/.well-known/openid-configuration?x=1").await;
+    get(base, JWKS).await;
+    get(base, JWKS).await;
+    get(base, &format!("{DISCOVERY}?x=1")).await;
     client_credentials(base, "demo-backend", "demo-backend-secret", "api/read").await;
 
     let (status, log) = get(base, "/_admin/requests").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(log["counts"]["/.well-known/jwks.json"], 2);
-    assert_eq!(log["counts"]["/.well-known/openid-configuration"], 1);
+    assert_eq!(log["counts"][JWKS], 2);
+    assert_eq!(log["counts"][DISCOVERY], 1);
     assert_eq!(log["counts"]["/oauth2/token"], 1);
     // The log's own request is in it.
     assert_eq!(log["counts"]["/_admin/requests"], 1);
     assert_eq!(
         log["requests"],
         json!([
-            {"method": "GET", "path": "/.well-known/jwks.json"},
-            {"method": "GET", "path": "/.well-known/jwks.json"},
-            {"method": "GET", "path": "/.well-known/openid-configuration"},
+            {"method": "GET", "path": JWKS},
+            {"method": "GET", "path": JWKS},
+            {"method": "GET", "path": DISCOVERY},
             {"method": "POST", "path": "/oauth2/token"},
             {"method": "GET", "path": "/_admin/requests"},
         ])
     );
-    assert_eq!(issuer.request_count("/.well-known/jwks.json"), 2);
+    assert_eq!(issuer.request_count(JWKS), 2);
 
     call(
         reqwest::Method::DELETE,
@@ -964,7 +980,7 @@ async fn requests_are_counted_listed_and_reset() {
         None,
     )
     .await;
-    assert_eq!(issuer.request_count("/.well-known/jwks.json"), 0);
+    assert_eq!(issuer.request_count(JWKS), 0);
     assert!(issuer.requests().is_empty());
 }
 
@@ -1153,13 +1169,12 @@ async fn the_binary_serves_the_demo_with_an_advertised_issuer() {
         );
     }
 
-    let (status, discovery) = get(&server.base, "/.well-known/openid-configuration").await;
+    // Discovery and the key set under the advertised issuer's path, on the listening address.
+    let (status, discovery) = get(&server.base, "/eu-west-1_Mock/.well-known/openid-configuration").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(discovery["issuer"], ISSUER);
-    assert_eq!(
-        discovery["jwks_uri"],
-        format!("{}/.well-known/jwks.json", server.base)
-    );
+    let jwks_uri = format!("{}/eu-west-1_Mock/.well-known/jwks.json", server.base);
+    assert_eq!(discovery["jwks_uri"], jwks_uri);
 
     // The admin API is there too, and its tokens carry the advertised issuer.
     let token = mint(
@@ -1169,10 +1184,7 @@ async fn the_binary_serves_the_demo_with_an_advertised_issuer() {
     .await;
     let authorizer = Authorizer::builder(Profile::cognito_access())
         .issuer(ISSUER)
-        .remote_jwks(
-            RemoteJwks::from_uri(format!("{}/.well-known/jwks.json", server.base))
-                .expect("a JWKS URL"),
-        )
+        .remote_jwks(RemoteJwks::from_uri(jwks_uri).expect("a JWKS URL"))
         .client_id("demo-web")
         .build()
         .expect("valid authorizer settings");
@@ -1207,9 +1219,10 @@ access_token = 600
     assert!(printed.contains("ci-backend-secret"), "{printed}");
     assert!(!printed.contains("demo-"), "{printed}");
 
-    let (_, discovery) = get(&server.base, "/.well-known/openid-configuration").await;
-    // Without --issuer (and none in the file) the issuer is the base URL.
-    assert_eq!(discovery["issuer"], server.base.as_str());
+    let (_, discovery) = get(&server.base, DISCOVERY).await;
+    // Without --issuer (and none in the file) the issuer is the base URL and the default pool.
+    let issuer = format!("{}/us-east-1_tokengate", server.base);
+    assert_eq!(discovery["issuer"], issuer.as_str());
 
     let (status, tokens) = client_credentials(
         &server.base,
@@ -1221,11 +1234,8 @@ access_token = 600
     assert_eq!(status, StatusCode::OK, "{tokens}");
     assert_eq!(tokens["expires_in"], 600);
     let authorizer = Authorizer::builder(Profile::cognito_access())
-        .issuer(server.base.as_str())
-        .remote_jwks(
-            RemoteJwks::from_uri(format!("{}/.well-known/jwks.json", server.base))
-                .expect("a JWKS URL"),
-        )
+        .issuer(issuer.as_str())
+        .remote_jwks(RemoteJwks::discover(&issuer).expect("an issuer URL"))
         .client_id("ci-backend")
         .build()
         .expect("valid authorizer settings");
@@ -1295,7 +1305,7 @@ async fn the_documented_toml_example_runs() {
     let config = TempFile::new("documented.toml", &docs[start..start + length]);
     let server = start_binary(&["--config", config.path(), "--addr", "127.0.0.1:0"]);
 
-    let (_, discovery) = get(&server.base, "/.well-known/openid-configuration").await;
+    let (_, discovery) = get(&server.base, "/eu-west-1_Mock/.well-known/openid-configuration").await;
     assert_eq!(
         discovery["issuer"],
         "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Mock"
@@ -1313,4 +1323,106 @@ async fn the_documented_toml_example_runs() {
     assert_eq!(config["users"][0]["attributes"]["custom:tenant"], "acme");
     assert_eq!(config["trusted_issuers"][0]["client_id"], "idp-client");
     assert_eq!(config["clients"][1]["rotation_grace_seconds"], 10);
+}
+
+/// Configurations Cognito refuses are refused wherever they come from: the builder, the TOML
+/// file of the binary (exit status 2), the Rust test API and the admin API, each with the same
+/// reason.
+#[tokio::test]
+async fn configurations_cognito_refuses_are_refused_by_rust_toml_and_admin_alike() {
+    use tokengate::mock::{Client, Lifetimes, MockConfig};
+
+    let clients = [
+        (
+            json!({"id": "cli", "grants": ["client_credentials"], "scopes": ["api/read"]}),
+            "client_credentials needs a client secret",
+        ),
+        (
+            json!({"id": "mixed", "secret": "s", "grants": ["client_credentials", "authorization_code"],
+                   "redirect_uris": ["https://app.example/cb"], "scopes": ["api/read"]}),
+            "client_credentials cannot be combined with authorization_code",
+        ),
+        (
+            json!({"id": "web2", "secret": "s", "grants": ["authorization_code"],
+                   "redirect_uris": ["http://app.example/cb"], "scopes": ["openid"]}),
+            "Cognito allows http only for http://localhost",
+        ),
+        (
+            json!({"id": "frag", "grants": ["implicit"],
+                   "redirect_uris": ["https://app.example/cb#x"], "scopes": ["openid"]}),
+            "must not have a fragment",
+        ),
+        (
+            json!({"id": "nowhere", "grants": ["authorization_code"], "scopes": ["openid"]}),
+            "need a redirect URI",
+        ),
+        (
+            json!({"id": "rot", "secret": "s", "grants": ["authorization_code", "refresh_token"],
+                   "redirect_uris": ["https://app.example/cb"], "scopes": ["openid"],
+                   "rotate_refresh_tokens": true, "rotation_grace_seconds": 61}),
+            "Cognito allows 0 to 60",
+        ),
+        (
+            json!({"id": "unknown", "secret": "s", "grants": ["client_credentials"],
+                   "scopes": ["billing/charge"]}),
+            "`billing/charge` is neither a reserved scope",
+        ),
+    ];
+    let issuer = demo().await;
+    for (entry, reason) in &clients {
+        let client: Client = serde_json::from_value(entry.clone()).expect("a client");
+        let mut config = MockConfig::demo();
+        config.clients.push(client.clone());
+        check_refused(&config, reason).await;
+        let rust = issuer.add_client(client).expect_err(reason);
+        assert!(rust.to_string().contains(reason), "{rust}");
+        let admin = post(issuer.url(), "/_admin/clients", entry).await;
+        assert_error(&admin, StatusCode::BAD_REQUEST, "invalid_request");
+        let said = admin.1["error_description"].as_str().expect("a description");
+        assert!(said.contains(reason), "{said}");
+    }
+    assert_eq!(issuer.config().clients.len(), MockConfig::demo().clients.len());
+
+    // A resource server replaced without a scope a client still names.
+    let narrowed = json!({"identifier": "api", "scopes": ["read"]});
+    let admin = post(issuer.url(), "/_admin/resource-servers", &narrowed).await;
+    assert_error(&admin, StatusCode::BAD_REQUEST, "invalid_request");
+    assert!(admin.1["error_description"].as_str().expect("text").contains("`api/write`"));
+
+    // Lifetimes (no admin route changes them).
+    for (lifetimes, reason) in [
+        (
+            Lifetimes { access_token: 60, ..Lifetimes::default() },
+            "`lifetimes.access_token` is 60 s; Cognito allows 300 to 86400 s",
+        ),
+        (
+            Lifetimes { id_token: 86_401, ..Lifetimes::default() },
+            "`lifetimes.id_token` is 86401 s",
+        ),
+        (
+            Lifetimes { refresh_token: 3_599, ..Lifetimes::default() },
+            "60 minutes to 10 years",
+        ),
+        (
+            Lifetimes { refresh_token: 3_650 * 86_400 + 1, ..Lifetimes::default() },
+            "60 minutes to 10 years",
+        ),
+    ] {
+        let config = MockConfig { lifetimes, ..MockConfig::demo() };
+        check_refused(&config, reason).await;
+    }
+}
+
+/// `config` is refused by the builder, and by the binary reading it as TOML.
+async fn check_refused(config: &tokengate::mock::MockConfig, reason: &str) {
+    let err = MockIssuer::builder()
+        .config(config.clone())
+        .start()
+        .await
+        .expect_err(reason);
+    assert!(err.to_string().contains(reason), "{err}");
+    let file = TempFile::new("refused.toml", &toml::to_string(config).expect("TOML"));
+    let (status, stderr) = run_to_end(&["--config", file.path(), "--addr", "127.0.0.1:0"]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(reason), "{stderr}");
 }

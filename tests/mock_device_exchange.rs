@@ -28,7 +28,6 @@ use oauth_client::http_client;
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
-const JWKS_PATH: &str = "/.well-known/jwks.json";
 const ALICE_SUB: &str = "8f2c1e4a-0000-4000-8000-00000000a11c";
 
 // ------------------------------------------------------------------------------------------
@@ -847,7 +846,7 @@ async fn a_trusted_issuers_token_is_exchanged_for_ours() {
     assert!(body.get("refresh_token").is_none());
     assert!(body.get("id_token").is_none());
     assert_eq!(
-        other.request_count(JWKS_PATH),
+        other.request_count(&other.jwks_path()),
         1,
         "keys from the configured URL"
     );
@@ -913,7 +912,8 @@ async fn an_untrusted_issuer_is_refused_without_touching_its_keys() {
         .expect("signed");
     let (status, body) = exchange_token(&fx, &foreign).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(error_of(&body), "invalid_grant");
+    // RFC 8693 §2.2.2: an unacceptable subject token is `invalid_request`.
+    assert_eq!(error_of(&body), "invalid_request");
 
     // Claiming the trusted issuer does not help: its keys do not verify the signature, and
     // the untrusted issuer's keys are never fetched.
@@ -925,24 +925,25 @@ async fn an_untrusted_issuer_is_refused_without_touching_its_keys() {
         .sign()
         .expect("signed");
     let (_, body) = exchange_token(&fx, &impostor).await;
-    assert_eq!(error_of(&body), "invalid_grant");
-    assert_eq!(untrusted.request_count(JWKS_PATH), 0);
+    assert_eq!(error_of(&body), "invalid_request");
+    assert_eq!(untrusted.request_count(&untrusted.jwks_path()), 0);
 
-    // Our own tokens are not exchangeable unless we trust ourselves.
+    // Our own tokens are checked against our own keys in memory: no fetch of our JWKS.
     let own = fx
         .issuer
         .access_token()
         .client("tv")
         .user("alice")
+        .scopes(["api/read"])
         .sign()
         .expect("signed");
-    let (_, body) = exchange_token(&fx, &own).await;
-    assert_eq!(error_of(&body), "invalid_grant");
-    assert_eq!(fx.issuer.request_count(JWKS_PATH), 0);
+    let (status, body) = exchange_token(&fx, &own).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(fx.issuer.request_count(&fx.issuer.jwks_path()), 0);
 }
 
 #[tokio::test]
-async fn expired_forged_or_misdirected_subject_tokens_are_invalid_grant() {
+async fn expired_forged_or_misdirected_subject_tokens_are_invalid_request() {
     let other = third_party().await;
     let fx = start_with(|b| b.trusted_issuer(trusting(&other))).await;
     let token = || other.access_token().client("partner").user("alice");
@@ -975,7 +976,8 @@ async fn expired_forged_or_misdirected_subject_tokens_are_invalid_grant() {
         let subject = subject.expect("signed");
         let (status, body) = exchange_token(&fx, &subject).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{name}: {body}");
-        assert_eq!(error_of(&body), "invalid_grant", "{name}: {body}");
+        // RFC 8693 §2.2.2: not `invalid_grant`.
+        assert_eq!(error_of(&body), "invalid_request", "{name}: {body}");
     }
     let (_, body) = exchange_token(&fx, &token().expired().sign().expect("signed")).await;
     assert!(
@@ -989,7 +991,7 @@ async fn expired_forged_or_misdirected_subject_tokens_are_invalid_grant() {
     assert_eq!(status, StatusCode::OK);
     fx.clock.advance(3600 + 120);
     let (_, body) = exchange_token(&fx, &valid).await;
-    assert_eq!(error_of(&body), "invalid_grant");
+    assert_eq!(error_of(&body), "invalid_request");
 }
 
 #[tokio::test]
@@ -1028,17 +1030,19 @@ async fn malformed_exchange_requests_are_refused() {
         "invalid_request",
         "subject_token_type is required"
     );
-    let (_, body) = exchange(
-        &fx,
-        &[
-            ("subject_token", &subject),
+    // RFC 8693 §2.1: an actor token comes with its type, and a type with a token.
+    for actor in [
+        [("actor_token", subject.as_str())],
+        [("actor_token_type", ACCESS_TOKEN_TYPE)],
+    ] {
+        let mut pairs = vec![
+            ("subject_token", subject.as_str()),
             ("subject_token_type", ACCESS_TOKEN_TYPE),
-            ("actor_token", &subject),
-            ("actor_token_type", ACCESS_TOKEN_TYPE),
-        ],
-    )
-    .await;
-    assert_eq!(error_of(&body), "invalid_request", "no delegation");
+        ];
+        pairs.extend(actor);
+        let (_, body) = exchange(&fx, &pairs).await;
+        assert_eq!(error_of(&body), "invalid_request", "{actor:?}");
+    }
 
     // Scopes the client lacks, or reserved ones, are never granted.
     for scope in ["api/admin", "openid", "api/read email"] {
@@ -1067,7 +1071,7 @@ async fn malformed_exchange_requests_are_refused() {
     .await;
     assert_eq!(error_of(&body), "unauthorized_client");
     assert_eq!(
-        other.request_count(JWKS_PATH),
+        other.request_count(&other.jwks_path()),
         0,
         "refused before any key fetch"
     );
@@ -1100,7 +1104,7 @@ async fn a_trusted_issuer_can_be_checked_by_audience() {
         .sign()
         .expect("signed");
     let (_, body) = exchange_token(&fx, &other_aud).await;
-    assert_eq!(error_of(&body), "invalid_grant");
+    assert_eq!(error_of(&body), "invalid_request");
     let (_, body) = exchange_token(&fx, &token().sign().expect("signed")).await;
-    assert_eq!(error_of(&body), "invalid_grant", "no aud at all");
+    assert_eq!(error_of(&body), "invalid_request", "no aud at all");
 }

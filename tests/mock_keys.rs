@@ -7,7 +7,6 @@ use tokengate::mock::{Client, Forgery, Grant, JwksFault, KeyUse, MockIssuer, Res
 use tokengate::{AuthErrorKind, Authorizer, ErrorKind, ManualClock, Profile, RemoteJwks};
 
 const CLIENT: &str = "backend";
-const JWKS_PATH: &str = "/.well-known/jwks.json";
 
 async fn mock(clock: &ManualClock) -> MockIssuer {
     MockIssuer::builder()
@@ -58,7 +57,7 @@ async fn a_rotation_in_three_steps_never_fails_a_valid_token() {
     auth.authorize::<()>(&before)
         .await
         .expect("valid before rotation");
-    assert_eq!(mock.request_count(JWKS_PATH), 1);
+    assert_eq!(mock.request_count(&mock.jwks_path()), 1);
 
     // 1. Publish the next key; resource servers pick it up on their next refresh (the mock
     //    serves `Cache-Control: max-age=300`).
@@ -72,7 +71,7 @@ async fn a_rotation_in_three_steps_never_fails_a_valid_token() {
 
     // 2. Switch: new tokens carry the new kid, already known — no fetch, no failure.
     mock.switch_key(KeyUse::Access, &next).expect("switch");
-    let fetches = mock.request_count(JWKS_PATH);
+    let fetches = mock.request_count(&mock.jwks_path());
     let after = mock.access_token().client(CLIENT).sign().expect("token");
     auth.authorize::<()>(&after)
         .await
@@ -81,7 +80,7 @@ async fn a_rotation_in_three_steps_never_fails_a_valid_token() {
         .await
         .expect("old tokens still valid");
     assert_eq!(
-        mock.request_count(JWKS_PATH),
+        mock.request_count(&mock.jwks_path()),
         fetches,
         "no fetch was needed"
     );
@@ -126,11 +125,11 @@ async fn an_abrupt_rotation_is_picked_up_by_the_first_token_after_the_cooldown()
         AuthErrorKind::UnknownKey,
         "within the cooldown: no fetch"
     );
-    assert_eq!(mock.request_count(JWKS_PATH), 1);
+    assert_eq!(mock.request_count(&mock.jwks_path()), 1);
 
     clock.advance(31);
     auth.authorize::<()>(&after).await.expect("refetched");
-    assert_eq!(mock.request_count(JWKS_PATH), 2);
+    assert_eq!(mock.request_count(&mock.jwks_path()), 2);
     let err = auth.authorize::<()>(&before).await.unwrap_err();
     assert_eq!(err.kind(), AuthErrorKind::UnknownKey, "old key gone");
 }

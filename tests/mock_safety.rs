@@ -18,7 +18,7 @@ use reqwest::header::{
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tokengate::mock::{Lifetimes, MockIssuer};
-use tokengate::{Authorizer, Profile, RemoteJwks};
+use tokengate::{Authorizer, ManualClock, Profile, RemoteJwks};
 
 use e2e::{
     ALICE_PASSWORD, Approval, BOB_PASSWORD, Browser, WEB_CALLBACK, client_credentials,
@@ -612,12 +612,14 @@ async fn the_binarys_memory_is_flat_under_100000_requests_to_random_paths() {
 
 // ---- time arithmetic ---------------------------------------------------------------------------
 
-/// Every lifetime and interval as long as it can be.
+/// Every lifetime and interval as long as it can be: Cognito's maxima for the tokens (longer
+/// ones are refused as Cognito refuses them), the largest number for what Cognito does not
+/// bound (codes, device polling).
 fn huge() -> Lifetimes {
     Lifetimes {
-        access_token: u64::MAX,
-        id_token: u64::MAX,
-        refresh_token: u64::MAX,
+        access_token: 86_400,
+        id_token: 86_400,
+        refresh_token: 3_650 * 86_400,
         authorization_code: u64::MAX,
         device_code: u64::MAX,
         device_interval: u64::MAX,
@@ -635,8 +637,11 @@ fn payload(token: &str) -> Value {
 
 #[tokio::test]
 async fn huge_lifetimes_saturate_at_the_last_readable_date_through_every_grant() {
+    // An hour before the last readable date: every token's lifetime reaches past it.
+    let clock = ManualClock::new(MAX_DATE - 3_600);
     let issuer = MockIssuer::demo()
         .lifetimes(huge())
+        .clock(clock.clone())
         .start()
         .await
         .expect("starts");
@@ -671,6 +676,7 @@ async fn huge_lifetimes_saturate_at_the_last_readable_date_through_every_grant()
         .authorizer(Profile::cognito_access())
         .expect("builder")
         .client_id("demo-web")
+        .clock(clock.clone())
         .build()
         .expect("valid authorizer settings");
     authorizer
@@ -734,9 +740,9 @@ identifier = "api"
 scopes = ["read"]
 
 [lifetimes]
-access_token = 9223372036854775807
-id_token = 9223372036854775807
-refresh_token = 9223372036854775807
+access_token = 86400
+id_token = 86400
+refresh_token = 315360000
 authorization_code = 9223372036854775807
 device_code = 9223372036854775807
 device_interval = 9223372036854775807
@@ -755,15 +761,18 @@ device_interval = 9223372036854775807
     let body: Value =
         serde_json::from_slice(&response.bytes().await.expect("a body")).expect("JSON");
     let token = body["access_token"].as_str().expect("a token");
-    assert_eq!(payload(token)["exp"].as_u64(), Some(MAX_DATE));
+    let claims = payload(token);
+    assert_eq!(
+        claims["exp"].as_u64(),
+        claims["iat"].as_u64().map(|iat| iat + 86_400)
+    );
+    let issuer = format!("{}/us-east-1_tokengate", server.base);
     let authorizer = Authorizer::builder(Profile::cognito_access())
-        .issuer(server.base.clone())
-        .remote_jwks(
-            RemoteJwks::from_uri(format!("{}/.well-known/jwks.json", server.base)).expect("url"),
-        )
+        .issuer(issuer.clone())
+        .remote_jwks(RemoteJwks::discover(issuer).expect("url"))
         .client_id("backend")
         .build()
         .expect("valid authorizer settings");
     authorizer.authorize::<()>(token).await.expect("valid");
-    assert!(body["expires_in"].as_u64().is_some_and(|e| e > 0));
+    assert_eq!(body["expires_in"].as_u64(), Some(86_400));
 }

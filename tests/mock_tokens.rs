@@ -52,7 +52,6 @@ pub struct Fixture {
 /// The issuer every test starts:
 /// - `backend` (secret `backend-secret`): client credentials, `api/read`, `api/write`, and
 ///   `openid` (which client credentials must still refuse);
-/// - `public-cc`: a public client that claims the client credentials grant;
 /// - `web` (secret `web-secret`), `other` (secret `other-secret`), `spa` (public): refresh,
 ///   no rotation;
 /// - `rotating` (secret `rotating-secret`): rotation with a 10 s grace; `strict`: rotation
@@ -72,11 +71,6 @@ pub async fn start() -> Fixture {
             Client::confidential("backend", "backend-secret")
                 .grants([Grant::ClientCredentials])
                 .scopes(["openid", "api/read", "api/write"]),
-        )
-        .client(
-            Client::public("public-cc")
-                .grants([Grant::ClientCredentials])
-                .scopes(["api/read"]),
         )
         .client(user_client(Client::confidential("web", "web-secret")))
         .client(user_client(Client::confidential("other", "other-secret")))
@@ -112,7 +106,7 @@ pub async fn start() -> Fixture {
 /// A confidential client's secret in the fixture.
 pub fn secret_of(client_id: &str) -> Option<String> {
     match client_id {
-        "public-cc" | "spa" => None,
+        "spa" => None,
         id => Some(format!("{id}-secret")),
     }
 }

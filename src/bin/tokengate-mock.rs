@@ -29,7 +29,8 @@ options:
   --config FILE   read the configuration from a TOML file (default: the demo configuration)
   --addr ADDR     the address to listen on (default: 127.0.0.1:9000; port 0 picks a free one)
   --issuer URL    the advertised issuer (`iss`), overriding the file's `issuer`
-                  (default: http://ADDR)
+                  (default: http://ADDR/us-east-1_tokengate, a Cognito-style pool path;
+                  discovery and the JWKS are served under the issuer's path)
   --admin-token TOKEN
                   require `Authorization: Bearer TOKEN` on every admin API request
   --allow-non-loopback
@@ -159,10 +160,8 @@ fn describe(config: &MockConfig, demo: bool) {
 }
 
 async fn serve(config: MockConfig, demo: bool, addr: SocketAddr, args: Args) -> ExitCode {
+    // The issuer, `--issuer` included, is in `config`.
     let mut builder = MockIssuer::builder().config(config.clone()).addr(addr);
-    if let Some(issuer) = args.issuer {
-        builder = builder.issuer_url(issuer);
-    }
     if let Some(token) = &args.admin_token {
         builder = builder.admin_token(token.clone());
     }
@@ -229,7 +228,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (config, demo) = match &args.config {
+    let (mut config, demo) = match &args.config {
         Some(path) => match load_config(path) {
             Ok(config) => (config, false),
             Err(e) => {
@@ -239,6 +238,15 @@ fn main() -> ExitCode {
         },
         None => (MockConfig::demo(), true),
     };
+    if let Some(issuer) = &args.issuer {
+        config.issuer = Some(issuer.clone());
+    }
+    // What Cognito would refuse (and what the mock cannot serve) is a usage error, as a
+    // malformed file is.
+    if let Err(e) = config.validate() {
+        eprintln!("tokengate-mock: {e}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -14,7 +14,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
-use crate::mock::config::{Lifetimes, User};
+use crate::mock::config::{MockConfig, User};
 use crate::mock::keys::uuid;
 
 /// The latest NumericDate a verifier takes (9999-12-31T23:59:59Z): expiries are capped here.
@@ -51,23 +51,42 @@ pub(crate) fn at_hash(access_token: &str) -> String {
     URL_SAFE_NO_PAD.encode(&hash.as_ref()[..16])
 }
 
+/// How `email_verified` and `phone_number_verified` are written: JSON booleans in ID tokens,
+/// the strings `"true"`/`"false"` in `/oauth2/userInfo` answers and trigger events, as
+/// Cognito writes them (clients that read userInfo's as booleans break on Cognito).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Verified {
+    /// `true` / `false`.
+    Booleans,
+    /// `"true"` / `"false"`.
+    Strings,
+}
+
 /// The attributes an ID token or `/oauth2/userInfo` shows; `scopes` filters as userInfo does
 /// (`None`: everything, as in ID tokens).
-pub(crate) fn user_attributes(user: &User, scopes: Option<&[String]>) -> Map<String, Value> {
+pub(crate) fn user_attributes(
+    user: &User,
+    scopes: Option<&[String]>,
+    verified: Verified,
+) -> Map<String, Value> {
     let has = |s: &str| scopes.is_none_or(|scopes| scopes.iter().any(|x| x == s));
+    let flag = |b: bool| match verified {
+        Verified::Booleans => json!(b),
+        Verified::Strings => json!(b.to_string()),
+    };
     let mut out = Map::new();
     out.insert("sub".into(), json!(user_sub(user)));
     if has("email")
         && let Some(email) = &user.email
     {
         out.insert("email".into(), json!(email));
-        out.insert("email_verified".into(), json!(true));
+        out.insert("email_verified".into(), flag(user.email_verified));
     }
     if has("phone")
         && let Some(phone) = &user.phone_number
     {
         out.insert("phone_number".into(), json!(phone));
-        out.insert("phone_number_verified".into(), json!(true));
+        out.insert("phone_number_verified".into(), flag(user.phone_number_verified));
     }
     if has("profile") {
         for (name, value) in &user.attributes {
@@ -93,8 +112,9 @@ pub(crate) struct Cognito<'a> {
     pub(crate) auth_time: u64,
     /// `iat`.
     pub(crate) now: u64,
-    /// Lifetimes: `access_token` for access tokens, `id_token` for ID tokens.
-    pub(crate) lifetimes: &'a Lifetimes,
+    /// The pool: lifetimes (`access_token` for access tokens, `id_token` for ID tokens) and
+    /// what tokens call the user ([`MockConfig::token_username`]).
+    pub(crate) pool: &'a MockConfig,
     /// Shared by every token of one sign-in.
     pub(crate) origin_jti: String,
     /// Shared by the tokens of this issuance.
@@ -109,7 +129,7 @@ impl<'a> Cognito<'a> {
         user: Option<&'a User>,
         scopes: &'a [String],
         now: u64,
-        lifetimes: &'a Lifetimes,
+        pool: &'a MockConfig,
     ) -> Self {
         Self {
             issuer,
@@ -118,7 +138,7 @@ impl<'a> Cognito<'a> {
             scopes,
             auth_time: now,
             now,
-            lifetimes,
+            pool,
             origin_jti: uuid(),
             event_id: uuid(),
         }
@@ -144,7 +164,7 @@ impl<'a> Cognito<'a> {
                 if !user.groups.is_empty() {
                     claims.insert("cognito:groups".into(), json!(user.groups));
                 }
-                claims.insert("username".into(), json!(user.username));
+                claims.insert("username".into(), json!(self.pool.token_username(user)));
             }
             // Client-credentials tokens carry no user claims; `sub` is the client.
             None => {
@@ -155,7 +175,7 @@ impl<'a> Cognito<'a> {
         claims.insert("client_id".into(), json!(self.client_id));
         claims.insert("token_use".into(), json!("access"));
         claims.insert("scope".into(), json!(self.scopes.join(" ")));
-        self.common(&mut claims, self.lifetimes.access_token);
+        self.common(&mut claims, self.pool.lifetimes.access_token);
         claims
     }
 
@@ -167,14 +187,17 @@ impl<'a> Cognito<'a> {
         access_token: Option<&str>,
     ) -> Option<Map<String, Value>> {
         let user = self.user?;
-        let mut claims = user_attributes(user, None);
+        let mut claims = user_attributes(user, None, Verified::Booleans);
         claims.insert("aud".into(), json!(self.client_id));
         if !user.groups.is_empty() {
             claims.insert("cognito:groups".into(), json!(user.groups));
         }
         claims.insert("token_use".into(), json!("id"));
-        claims.insert("cognito:username".into(), json!(user.username));
-        self.common(&mut claims, self.lifetimes.id_token);
+        claims.insert(
+            "cognito:username".into(),
+            json!(self.pool.token_username(user)),
+        );
+        self.common(&mut claims, self.pool.lifetimes.id_token);
         if let Some(access_token) = access_token {
             claims.insert("at_hash".into(), json!(at_hash(access_token)));
         }
@@ -189,20 +212,23 @@ impl<'a> Cognito<'a> {
 mod tests {
     use super::*;
 
-    fn lifetimes() -> Lifetimes {
-        Lifetimes {
-            access_token: 600,
-            id_token: 900,
-            ..Lifetimes::default()
+    fn pool() -> MockConfig {
+        MockConfig {
+            lifetimes: crate::mock::config::Lifetimes {
+                access_token: 600,
+                id_token: 900,
+                ..Default::default()
+            },
+            ..MockConfig::default()
         }
     }
 
     #[test]
     fn each_kind_of_token_gets_its_own_lifetime() {
         let user = User::new("alice", "pw");
-        let lifetimes = lifetimes();
+        let pool = pool();
         let scopes = ["openid".to_owned()];
-        let issue = Cognito::new("https://iss", "app", Some(&user), &scopes, 1000, &lifetimes);
+        let issue = Cognito::new("https://iss", "app", Some(&user), &scopes, 1000, &pool);
         assert_eq!(issue.access()["exp"], 1600);
         assert_eq!(issue.id(None, None).expect("a user")["exp"], 1900);
     }
@@ -210,9 +236,9 @@ mod tests {
     #[test]
     fn access_and_id_tokens_of_one_issuance_share_origin_and_event() {
         let user = User::new("alice", "pw").groups(["admins"]);
-        let lifetimes = lifetimes();
+        let pool = pool();
         let scopes = ["openid".to_owned()];
-        let issue = Cognito::new("https://iss", "app", Some(&user), &scopes, 1000, &lifetimes);
+        let issue = Cognito::new("https://iss", "app", Some(&user), &scopes, 1000, &pool);
         let (access, id) = (issue.access(), issue.id(Some("n"), Some("t")).expect("id"));
         for name in [
             "origin_jti",
@@ -231,12 +257,26 @@ mod tests {
 
     #[test]
     fn client_credentials_tokens_name_the_client_and_have_no_id_token() {
-        let lifetimes = lifetimes();
-        let issue = Cognito::new("https://iss", "backend", None, &[], 1000, &lifetimes);
+        let pool = pool();
+        let issue = Cognito::new("https://iss", "backend", None, &[], 1000, &pool);
         let access = issue.access();
         assert_eq!(access["sub"], "backend");
         assert!(!access.contains_key("username"));
         assert!(issue.id(None, None).is_none());
+    }
+
+    #[test]
+    fn verified_flags_are_booleans_in_id_tokens_and_strings_in_userinfo() {
+        let user = User::new("alice", "pw")
+            .email("a@example.com")
+            .email_verified(false)
+            .phone_number("+15555550100");
+        let id = user_attributes(&user, None, Verified::Booleans);
+        assert_eq!(id["email_verified"], json!(false));
+        assert_eq!(id["phone_number_verified"], json!(true));
+        let info = user_attributes(&user, None, Verified::Strings);
+        assert_eq!(info["email_verified"], json!("false"));
+        assert_eq!(info["phone_number_verified"], json!("true"));
     }
 
     #[test]

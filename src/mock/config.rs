@@ -5,6 +5,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::mock::config_rules;
+use crate::mock::customize::TokenCustomization;
+use crate::mock::users::UsernameAttribute;
+
 /// An OAuth 2.0 grant type a client may use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -144,31 +148,23 @@ impl Client {
         self
     }
 
-    /// Rotates refresh tokens on use, the old one working for `grace` more (at most 60 s).
+    /// Rotates refresh tokens on use, the old one working for `grace` more (Cognito allows
+    /// 0 to 60 s; more is refused when the configuration is checked).
     #[must_use]
     pub fn rotate_refresh_tokens(mut self, grace: Duration) -> Self {
         self.rotate_refresh_tokens = true;
-        self.rotation_grace_seconds = grace.as_secs().min(60);
+        self.rotation_grace_seconds = grace.as_secs();
         self
     }
 
     pub(crate) fn allows(&self, grant: Grant) -> bool {
         self.grants.contains(&grant)
     }
-
-    /// What makes the client unusable, if anything.
-    pub(crate) fn check(&self) -> Result<(), String> {
-        required("id", &self.id)
-    }
 }
 
-/// A required text field must not be blank.
-fn required(name: &str, value: &str) -> Result<(), String> {
-    if value.trim().is_empty() {
-        Err(format!("`{name}` must not be empty"))
-    } else {
-        Ok(())
-    }
+/// The default of `email_verified` and `phone_number_verified`.
+const fn verified() -> bool {
+    true
 }
 
 /// A user of the pool.
@@ -195,9 +191,15 @@ pub struct User {
     /// `email`.
     #[serde(default)]
     pub email: Option<String>,
+    /// `email_verified`. Defaults to true.
+    #[serde(default = "verified")]
+    pub email_verified: bool,
     /// `phone_number`.
     #[serde(default)]
     pub phone_number: Option<String>,
+    /// `phone_number_verified`. Defaults to true.
+    #[serde(default = "verified")]
+    pub phone_number_verified: bool,
     /// Groups (`cognito:groups`).
     #[serde(default)]
     pub groups: Vec<String>,
@@ -214,7 +216,9 @@ impl User {
             password: password.into(),
             sub: None,
             email: None,
+            email_verified: true,
             phone_number: None,
+            phone_number_verified: true,
             groups: Vec::new(),
             attributes: BTreeMap::new(),
         }
@@ -227,17 +231,32 @@ impl User {
         self
     }
 
-    /// Sets `email` (verified).
+    /// Sets `email` (verified unless [`email_verified`](Self::email_verified) says not).
     #[must_use]
     pub fn email(mut self, email: impl Into<String>) -> Self {
         self.email = Some(email.into());
         self
     }
 
-    /// Sets `phone_number` (verified).
+    /// Sets `email_verified`.
+    #[must_use]
+    pub fn email_verified(mut self, verified: bool) -> Self {
+        self.email_verified = verified;
+        self
+    }
+
+    /// Sets `phone_number` (verified unless
+    /// [`phone_number_verified`](Self::phone_number_verified) says not).
     #[must_use]
     pub fn phone_number(mut self, phone: impl Into<String>) -> Self {
         self.phone_number = Some(phone.into());
+        self
+    }
+
+    /// Sets `phone_number_verified`.
+    #[must_use]
+    pub fn phone_number_verified(mut self, verified: bool) -> Self {
+        self.phone_number_verified = verified;
         self
     }
 
@@ -257,11 +276,6 @@ impl User {
     pub fn attribute(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.attributes.insert(name.into(), value.into());
         self
-    }
-
-    /// What makes the user unusable, if anything.
-    pub(crate) fn check(&self) -> Result<(), String> {
-        required("username", &self.username)
     }
 }
 
@@ -295,11 +309,6 @@ impl ResourceServer {
             .iter()
             .map(|s| format!("{}/{}", self.identifier, s))
     }
-
-    /// What makes the resource server unusable, if anything.
-    pub(crate) fn check(&self) -> Result<(), String> {
-        required("identifier", &self.identifier)
-    }
 }
 
 /// An external issuer whose access tokens the token-exchange grant accepts (RFC 8693).
@@ -319,12 +328,46 @@ pub struct TrustedIssuer {
     pub client_id: Option<String>,
 }
 
-impl TrustedIssuer {
-    /// What makes the trusted issuer unusable, if anything.
-    pub(crate) fn check(&self) -> Result<(), String> {
-        required("issuer", &self.issuer)?;
-        required("jwks_uri", &self.jwks_uri)
+/// The pool id of the default issuer, `http://ADDR/us-east-1_tokengate`: a Cognito pool id
+/// (`REGION_ID`), so that the issuer has a path as Cognito's does.
+pub const DEFAULT_POOL_ID: &str = "us-east-1_tokengate";
+
+/// The path of `issuer` under which discovery and the key set are served (`/us-east-1_x`, or
+/// `""` for an issuer without a path), or why the issuer cannot be one: it must be an
+/// absolute `http`/`https` URL without credentials, query or fragment, whose path segments
+/// are RFC 3986 unreserved characters (so that the path is a route as written), and not
+/// under `/_admin`.
+pub(crate) fn issuer_path(issuer: &str) -> Result<String, String> {
+    let bad = |why: &str| Err(format!("`issuer` {why}: `{issuer}`"));
+    let Ok(url) = reqwest::Url::parse(issuer) else {
+        return bad("must be an absolute URL");
+    };
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return bad("must be an http or https URL with a host");
     }
+    if !url.username().is_empty() || url.password().is_some() {
+        return bad("must not carry credentials");
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return bad("must have no query or fragment");
+    }
+    let path = url.path().trim_end_matches('/');
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    let unreserved = |s: &str| {
+        !s.is_empty()
+            && s != "."
+            && s != ".."
+            && s
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+    };
+    if !segments.iter().all(|s| unreserved(s)) {
+        return bad("must have a path of letters, digits, `-`, `.`, `_` and `~` only");
+    }
+    if segments.first() == Some(&"_admin") {
+        return bad("must not be under `/_admin`, the admin API's path");
+    }
+    Ok(path.to_owned())
 }
 
 /// Token lifetimes, in seconds. Defaults as Cognito's: access and ID 1 h, refresh 30 days.
@@ -362,7 +405,9 @@ impl Default for Lifetimes {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MockConfig {
-    /// The advertised issuer; defaults to the listening address.
+    /// The advertised issuer; defaults to `http://ADDR/` + [`DEFAULT_POOL_ID`], a pool path
+    /// as Cognito's (`https://cognito-idp.REGION.amazonaws.com/POOL_ID`). Discovery and the
+    /// key set are served under its path, on the listening address.
     pub issuer: Option<String>,
     /// App clients.
     pub clients: Vec<Client>,
@@ -374,19 +419,59 @@ pub struct MockConfig {
     pub trusted_issuers: Vec<TrustedIssuer>,
     /// Token lifetimes.
     pub lifetimes: Lifetimes,
+    /// Attributes users sign in with instead of a user name (`email`, `phone_number`): the
+    /// tokens' `username` is then the user's `sub`, as in Cognito pools created so. Empty by
+    /// default: users sign in with their user name.
+    pub username_attributes: Vec<UsernameAttribute>,
+    /// Whether sign-in names are case-sensitive. Off by default, as in new Cognito pools.
+    pub case_sensitive_usernames: bool,
+    /// Declarative token customizations, applied in order to every token the grants issue.
+    pub token_customizations: Vec<TokenCustomization>,
 }
 
 impl MockConfig {
-    /// Every entry checked as the test API checks what it adds: the first problem found.
+    /// Checks the configuration as Cognito checks a user pool's (and the mock its own
+    /// additions): what [`MockIssuerBuilder::start`](crate::mock::MockIssuerBuilder::start)
+    /// and every change of the test and admin APIs refuse.
+    ///
+    /// ```
+    /// use tokengate::mock::{Client, Grant, MockConfig};
+    ///
+    /// let mut config = MockConfig::demo();
+    /// assert!(config.validate().is_ok());
+    /// config.clients.push(Client::public("cli").grants([Grant::ClientCredentials]));
+    /// let err = config.validate().expect_err("client credentials need a secret");
+    /// assert!(err.to_string().contains("client_credentials needs a client secret"));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The first problem found, naming the entry and the rule: an issuer that cannot be
+    /// served, lifetimes outside Cognito's ranges, client credentials without a secret or
+    /// beside a user grant, redirect or sign-out URLs Cognito refuses (`http://` other than
+    /// `localhost`, a fragment, not absolute), a browser grant without a redirect URI, a
+    /// client scope no resource server defines, a rotation grace period over 60 s, duplicate
+    /// ids or user names (or emails and phone numbers a pool signs in with), a trusted issuer
+    /// with neither `client_id` nor `audience`, a customization that changes a protected claim.
+    pub fn validate(&self) -> Result<(), crate::Error> {
+        self.check()
+            .map_err(|e| crate::Error::new(crate::error::ErrorKind::Config(e)))
+    }
+
+    /// [`validate`](Self::validate), the reason as text.
     pub(crate) fn check(&self) -> Result<(), String> {
-        self.clients.iter().try_for_each(Client::check)?;
-        self.users.iter().try_for_each(User::check)?;
-        self.resource_servers
-            .iter()
-            .try_for_each(ResourceServer::check)?;
-        self.trusted_issuers
-            .iter()
-            .try_for_each(TrustedIssuer::check)
+        config_rules::check(self)
+    }
+
+    /// Whether users sign in with their email.
+    pub(crate) fn signs_in_with_email(&self) -> bool {
+        self.username_attributes.contains(&UsernameAttribute::Email)
+    }
+
+    /// Whether users sign in with their phone number.
+    pub(crate) fn signs_in_with_phone(&self) -> bool {
+        self.username_attributes
+            .contains(&UsernameAttribute::PhoneNumber)
     }
 
     /// The documented demo configuration: a client for each grant, two users, custom scopes
@@ -441,6 +526,9 @@ impl MockConfig {
             resource_servers: vec![ResourceServer::new("api", ["read", "write"])],
             trusted_issuers: Vec::new(),
             lifetimes: Lifetimes::default(),
+            username_attributes: Vec::new(),
+            case_sensitive_usernames: false,
+            token_customizations: Vec::new(),
         }
     }
 }

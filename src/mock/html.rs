@@ -65,6 +65,49 @@ pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response {
     response
 }
 
+/// A hidden form field, name and value escaped.
+pub(crate) fn hidden_input(name: &str, value: &str) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+        escape(name),
+        escape(value)
+    )
+}
+
+/// Undoes [`escape`].
+fn unescape(text: &str) -> String {
+    text.replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The hidden fields of a page rendered here (as [`hidden_input`] writes them), in order:
+/// what a headless client posts back with a form.
+pub(crate) fn hidden_inputs(page: &str) -> Vec<(String, String)> {
+    page.split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .filter_map(|tag| {
+            let (name, rest) = tag.split_once("\" value=\"")?;
+            let (value, _) = rest.split_once('"')?;
+            Some((unescape(name), unescape(value)))
+        })
+        .collect()
+}
+
+/// The message of a page rendered here: its error paragraph's text, else its title.
+pub(crate) fn text_of(page: &str) -> String {
+    let between = |start: &str, end: &str| {
+        let from = page.find(start)? + start.len();
+        let len = page[from..].find(end)?;
+        Some(unescape(&page[from..from + len]))
+    };
+    between("role=\"alert\">", "</p>")
+        .or_else(|| between("<title>", "</title>"))
+        .unwrap_or_default()
+}
+
 /// An error paragraph, `message` escaped: `<p class="error" id="error" role="alert">`.
 pub(crate) fn error_paragraph(message: &str) -> String {
     format!(
@@ -81,6 +124,24 @@ pub(crate) fn error_page(status: StatusCode, message: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hidden_fields_and_messages_read_back_as_written() {
+        let page = format!(
+            "{}{}{}",
+            hidden_input("csrf", "a&b\"c"),
+            hidden_input("redirect_uri", "https://a/cb?x=1&y=<2>"),
+            error_paragraph("Incorrect <user> name.")
+        );
+        assert_eq!(
+            hidden_inputs(&page),
+            [
+                ("csrf".to_owned(), "a&b\"c".to_owned()),
+                ("redirect_uri".to_owned(), "https://a/cb?x=1&y=<2>".to_owned())
+            ]
+        );
+        assert_eq!(text_of(&page), "Incorrect <user> name.");
+    }
 
     #[test]
     fn escapes_markup_and_quotes() {

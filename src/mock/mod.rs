@@ -30,6 +30,8 @@ mod claims;
 mod client_auth;
 mod config;
 mod dpop_client;
+mod config_rules;
+mod customize;
 mod endpoints;
 mod error;
 mod forgery;
@@ -46,6 +48,7 @@ mod session;
 pub(crate) mod store;
 mod test_api;
 mod user_code;
+mod users;
 mod verify;
 
 use std::fmt;
@@ -59,15 +62,26 @@ use crate::error::{Error, ErrorKind};
 
 pub use config::{Client, Grant, Lifetimes, MockConfig, ResourceServer, TrustedIssuer, User};
 pub use dpop_client::{DpopClient, HostileProof};
+pub use config::{
+    Client, DEFAULT_POOL_ID, Grant, Lifetimes, MockConfig, ResourceServer, TrustedIssuer, User,
+};
+pub use customize::{
+    ACCESS_PROTECTED, AccessTokenChanges, IdTokenChanges, PROTECTED, TokenChanges,
+    TokenCustomization, TokenEvent, TriggerSource,
+};
 pub use forgery::Forgery;
 pub use keys::KeyUse;
 pub use store::{JwksFault, RecordedRequest, StoreSize};
-pub use test_api::TokenBuilder;
+pub use test_api::{CodeFlow, FlowError, TokenBuilder, TokenResponse};
+pub use users::UsernameAttribute;
 
 /// What every handler shares.
 pub(crate) struct Shared {
     pub(crate) issuer: String,
     pub(crate) base: String,
+    /// The issuer's path (`/us-east-1_tokengate`, or `""`): discovery and the key set are
+    /// served under it, as Cognito serves them under the pool id.
+    pub(crate) key_path: String,
     pub(crate) clock: Arc<dyn Clock>,
     /// This instance's session cookie name.
     pub(crate) cookie_name: String,
@@ -94,6 +108,7 @@ impl Shared {
             issuer: base.clone(),
             admin: admin_guard::AdminGuard::new(&base, &base, 9, None),
             base,
+            key_path: String::new(),
             clock: Arc::new(SystemClock),
             cookie_name: session::new_cookie_name(),
             state: Mutex::new(store::State::new(
@@ -115,6 +130,12 @@ impl Shared {
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
+    /// The path of a well-known document under the issuer's path
+    /// (`/us-east-1_tokengate/.well-known/jwks.json`).
+    pub(crate) fn well_known(&self, name: &str) -> String {
+        format!("{}/.well-known/{name}", self.key_path)
+    }
 }
 
 /// Builds a [`MockIssuer`].
@@ -125,6 +146,7 @@ pub struct MockIssuerBuilder {
     allow_non_loopback: bool,
     admin_token: Option<String>,
     clock: Arc<dyn Clock>,
+    customizers: customize::Customizers,
 }
 
 impl fmt::Debug for MockIssuerBuilder {
@@ -150,7 +172,10 @@ impl MockIssuerBuilder {
 
     /// The advertised issuer (`iss`, discovery's `issuer`), independent of the listening
     /// address: for example `https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Mock`.
-    /// Defaults to the listening address.
+    /// Defaults to `http://ADDR/us-east-1_tokengate` ([`DEFAULT_POOL_ID`]). Discovery and the
+    /// key set are served under its path on the listening address
+    /// (`http://ADDR/eu-west-1_Mock/.well-known/jwks.json`), as Cognito serves them under
+    /// the pool id.
     pub fn issuer_url(mut self, issuer: impl Into<String>) -> Self {
         self.config.issuer = Some(issuer.into());
         self
@@ -183,6 +208,43 @@ impl MockIssuerBuilder {
     /// Token lifetimes.
     pub fn lifetimes(mut self, lifetimes: Lifetimes) -> Self {
         self.config.lifetimes = lifetimes;
+        self
+    }
+
+    /// Adds a declarative token customization (see [`TokenCustomization`]).
+    pub fn token_customization(mut self, customization: TokenCustomization) -> Self {
+        self.config.token_customizations.push(customization);
+        self
+    }
+
+    /// Adds a Rust token customization, as Cognito's pre token generation trigger: before
+    /// any grant signs its tokens, `customize` sees who they are for and answers what to
+    /// change. Applied after the declarative ones, in the order added.
+    ///
+    /// ```
+    /// use tokengate::mock::{MockIssuer, TokenChanges, TriggerSource};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), tokengate::Error> {
+    /// let issuer = MockIssuer::demo()
+    ///     .customize_tokens(|event| match event.username.as_deref() {
+    ///         Some("alice") if event.trigger_source == TriggerSource::HostedAuth => {
+    ///             TokenChanges::default().access_claim("tenant", "acme")
+    ///         }
+    ///         _ => TokenChanges::default(),
+    ///     })
+    ///     .start()
+    ///     .await?;
+    /// # let _ = issuer; Ok(()) }
+    /// ```
+    ///
+    /// It runs while the mock's state is locked, so it must not call the `MockIssuer`; a
+    /// change to a protected claim ([`PROTECTED`], [`ACCESS_PROTECTED`]) fails the grant with
+    /// `server_error`.
+    pub fn customize_tokens(
+        mut self,
+        customize: impl Fn(&TokenEvent) -> TokenChanges + Send + Sync + 'static,
+    ) -> Self {
+        self.customizers.0.push(Arc::new(customize));
         self
     }
 
@@ -221,8 +283,8 @@ impl MockIssuerBuilder {
     ///
     /// # Errors
     ///
-    /// When the configuration is invalid (an empty client id, user name, resource server
-    /// identifier, issuer or JWKS URL, or an empty admin token), the address is not loopback
+    /// When the configuration is refused ([`MockConfig::validate`]: Cognito's rules, an
+    /// issuer that cannot be served), the admin token is empty, the address is not loopback
     /// and [`allow_non_loopback`](Self::allow_non_loopback) was not called, the address
     /// cannot be bound or keys cannot be generated.
     pub async fn start(self) -> Result<MockIssuer, Error> {
@@ -260,17 +322,25 @@ impl MockIssuerBuilder {
             .local_addr()
             .map_err(|e| Error::new(ErrorKind::Config(format!("no local address: {e}"))))?;
         let base = format!("http://{local}");
-        let issuer = self.config.issuer.clone().unwrap_or_else(|| base.clone());
+        let issuer = match &self.config.issuer {
+            Some(issuer) => issuer.clone(),
+            None => format!("{base}/{DEFAULT_POOL_ID}"),
+        };
+        let key_path =
+            config::issuer_path(&issuer).map_err(|e| Error::new(ErrorKind::Config(e)))?;
         let keys = keys::KeyRing::generate()?;
         let admin =
             admin_guard::AdminGuard::new(&base, &issuer, local.port(), self.admin_token.as_deref());
+        let mut state = store::State::new(self.config, keys);
+        state.customizers = self.customizers;
         let shared = Arc::new(Shared {
             issuer,
             base,
+            key_path,
             clock: self.clock,
             cookie_name: session::new_cookie_name(),
             admin,
-            state: Mutex::new(store::State::new(self.config, keys)),
+            state: Mutex::new(state),
         });
         let app = router::router(Arc::clone(&shared));
         let (stop, stopped) = oneshot::channel::<()>();
@@ -325,6 +395,7 @@ impl MockIssuer {
             allow_non_loopback: false,
             admin_token: None,
             clock: Arc::new(SystemClock),
+            customizers: customize::Customizers::default(),
         }
     }
 
@@ -345,7 +416,8 @@ impl MockIssuer {
         self.local
     }
 
-    /// Its base URL, `http://127.0.0.1:<port>`: where the endpoints are.
+    /// Its base URL, `http://127.0.0.1:<port>`: where the OAuth endpoints are (Cognito's pool
+    /// domain).
     pub fn url(&self) -> &str {
         &self.shared.base
     }
@@ -361,14 +433,24 @@ impl MockIssuer {
         &self.shared.cookie_name
     }
 
-    /// `/.well-known/openid-configuration`.
+    /// `/.well-known/openid-configuration` under the issuer's path
+    /// (`http://ADDR/us-east-1_tokengate/.well-known/openid-configuration` by default).
     pub fn discovery_url(&self) -> String {
-        self.shared.url("/.well-known/openid-configuration")
+        self.shared
+            .url(&self.shared.well_known("openid-configuration"))
     }
 
-    /// `/.well-known/jwks.json`.
+    /// `/.well-known/jwks.json` under the issuer's path
+    /// (`http://ADDR/us-east-1_tokengate/.well-known/jwks.json` by default). Nothing answers
+    /// `http://ADDR/.well-known/jwks.json`: a resource server that joins the well-known path
+    /// onto the issuer's origin, dropping the pool id, fails here as it would on Cognito.
     pub fn jwks_uri(&self) -> String {
-        self.shared.url("/.well-known/jwks.json")
+        self.shared.url(&self.shared.well_known("jwks.json"))
+    }
+
+    /// The path part of [`jwks_uri`](Self::jwks_uri), as the request log counts it.
+    pub fn jwks_path(&self) -> String {
+        self.shared.well_known("jwks.json")
     }
 
     /// `/oauth2/authorize`.

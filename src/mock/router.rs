@@ -21,11 +21,12 @@ const MAX_BODY: usize = 64 * 1024;
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
+        // Under the issuer's path (the pool id), as Cognito serves them; never at the root.
         .route(
-            "/.well-known/openid-configuration",
+            &shared.well_known("openid-configuration"),
             get(discovery::openid_configuration),
         )
-        .route("/.well-known/jwks.json", get(discovery::jwks))
+        .route(&shared.well_known("jwks.json"), get(discovery::jwks))
         .route("/oauth2/authorize", get(authorize::authorize))
         .route("/login", get(login::page).post(login::submit))
         .route("/oauth2/token", post(token::token))

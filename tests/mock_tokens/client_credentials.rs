@@ -60,7 +60,9 @@ async fn openid_is_refused_as_invalid_scope() {
 #[tokio::test]
 async fn a_public_client_is_unauthorized() {
     let fx = start().await;
-    let err = oauth(&fx, "public-cc")
+    // A public client cannot even be configured for client credentials (see
+    // mock_fidelity.rs); one without the grant is refused it.
+    let err = oauth(&fx, "spa")
         .exchange_client_credentials()
         .request_async(&http_client)
         .await

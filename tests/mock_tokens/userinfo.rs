@@ -19,7 +19,8 @@ async fn email_scope_shows_email_but_not_profile_or_phone() {
             json!({
                 "sub": "8f2c1e4a-0000-4000-8000-00000000a11c",
                 "email": "alice@example.com",
-                "email_verified": true,
+                // A string, as Cognito's userInfo answers (ID tokens carry a boolean).
+                "email_verified": "true",
                 "username": "alice",
             })
         );
@@ -34,7 +35,7 @@ async fn profile_and_phone_scopes_add_their_attributes() {
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.json["name"], "Alice Admin");
     assert_eq!(reply.json["phone_number"], "+15550100");
-    assert_eq!(reply.json["phone_number_verified"], true);
+    assert_eq!(reply.json["phone_number_verified"], "true");
     assert_eq!(reply.json["username"], "alice");
     assert!(reply.json.get("email").is_none());
 
@@ -47,19 +48,17 @@ async fn profile_and_phone_scopes_add_their_attributes() {
 }
 
 #[tokio::test]
-async fn a_token_without_openid_is_insufficient_scope() {
+async fn a_token_without_openid_is_invalid_token_as_on_cognito() {
     let fx = start().await;
     let at = user_access_token(&fx, "web", "alice", &["api/read"]).await;
     let reply = userinfo(&fx, Method::GET, Some(&at)).await;
-    assert_eq!(reply.status, 403);
-    assert_eq!(reply.error(), "insufficient_scope");
+    // Cognito answers 401 invalid_token here, not RFC 6750's 403 insufficient_scope.
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.error(), "invalid_token");
     let challenge = reply.header("www-authenticate");
     assert!(challenge.starts_with("Bearer "), "{challenge}");
-    assert!(
-        challenge.contains("error=\"insufficient_scope\""),
-        "{challenge}"
-    );
-    assert!(challenge.contains("scope=\"openid\""), "{challenge}");
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    assert!(!challenge.contains("scope="), "{challenge}");
 
     // A client-credentials token has no user and no openid either.
     let tokens = oauth(&fx, "backend")
@@ -68,7 +67,8 @@ async fn a_token_without_openid_is_insufficient_scope() {
         .await
         .expect("client credentials");
     let reply = userinfo(&fx, Method::GET, Some(tokens.access_token().secret())).await;
-    assert_eq!(reply.status, 403);
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.error(), "invalid_token");
 }
 
 #[tokio::test]

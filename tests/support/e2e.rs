@@ -30,7 +30,6 @@ pub const BOB_PASSWORD: &str = "bob-password";
 pub const WEB_CALLBACK: &str = "http://localhost:8000/callback";
 /// `demo-spa`'s registered redirect URI.
 pub const SPA_CALLBACK: &str = "http://localhost:3000/callback";
-pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 pub const EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";

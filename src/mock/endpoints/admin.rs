@@ -20,6 +20,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use crate::mock::config::{Client, ResourceServer, TrustedIssuer, User};
+use crate::mock::customize::TokenCustomization;
 use crate::mock::error::ApiError;
 use crate::mock::forgery::Forgery;
 use crate::mock::keys::KeyUse;
@@ -34,6 +35,10 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/users", post(add_user))
         .route("/resource-servers", post(add_resource_server))
         .route("/trusted-issuers", post(add_trusted_issuer))
+        .route(
+            "/token-customizations",
+            post(add_token_customization).delete(clear_token_customizations),
+        )
         .route("/tokens", post(mint_token))
         .route("/keys", get(keys))
         .route("/keys/publish", post(publish_key))
@@ -176,6 +181,18 @@ async fn add_trusted_issuer(State(shared): State<Arc<Shared>>, body: Bytes) -> A
     let answer = to_json(&issuer);
     shared.add_trusted_issuer(issuer)?;
     ok(&answer)
+}
+
+async fn add_token_customization(State(shared): State<Arc<Shared>>, body: Bytes) -> AdminResult {
+    let customization: TokenCustomization = parse(&body)?;
+    let answer = to_json(&customization);
+    shared.add_token_customization(customization)?;
+    ok(&answer)
+}
+
+async fn clear_token_customizations(State(shared): State<Arc<Shared>>) -> AdminResult {
+    shared.clear_token_customizations();
+    ok(&json!({"token_customizations": []}))
 }
 
 // ---------------------------------------------------------------------------------------------

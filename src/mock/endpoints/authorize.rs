@@ -8,7 +8,12 @@
 //!    `code`, in the fragment for `token`) and the `state`: `unsupported_response_type`,
 //!    `unauthorized_client` (the client may not use the flow), `invalid_request` (PKCE other
 //!    than S256, a malformed challenge, PKCE with the implicit flow) and `invalid_scope`;
-//! 3. without a session the browser goes to `/login` with the same query;
+//!    `invalid_scope`, and for `prompt` (OIDC Core §3.1.2.1) an unknown value or `none`
+//!    beside another (`invalid_request`);
+//! 3. without a session — or with `prompt=login` (`consent` and `select_account` are taken
+//!    as `login`: the mock has no consent or account pages) — the browser goes to `/login`
+//!    with the same query; with `prompt=none` and no session, back to the client with
+//!    `error=login_required` instead;
 //! 4. with one, a code (single use, `lifetimes.authorization_code`) or, for the implicit flow,
 //!    an access token (and an ID token when `openid` was asked; never a refresh token).
 //!
@@ -28,6 +33,7 @@ use crate::mock::error::OAuthError;
 use crate::mock::form::Params;
 use crate::mock::html::error_page;
 use crate::mock::keys::new_id;
+use crate::mock::customize::TriggerSource;
 use crate::mock::mint::Issue;
 use crate::mock::redirect::{self, Mode};
 use crate::mock::store::{CodeRecord, Session};
@@ -53,12 +59,48 @@ fn valid_challenge(challenge: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// What `prompt` asks for (OIDC Core §3.1.2.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Prompt {
+    /// Nothing: a session is used when there is one.
+    Default,
+    /// Never show a page: no session is `login_required`.
+    None,
+    /// Sign in again, whatever the session.
+    Login,
+}
+
+fn prompt(params: &Params) -> Result<Prompt, OAuthError> {
+    let Some(value) = params.get("prompt") else {
+        return Ok(Prompt::Default);
+    };
+    let values: Vec<&str> = value.split(' ').filter(|v| !v.is_empty()).collect();
+    if values.contains(&"none") {
+        return if values.len() == 1 {
+            Ok(Prompt::None)
+        } else {
+            Err(OAuthError::invalid_request(
+                "prompt=none cannot be combined with another value",
+            ))
+        };
+    }
+    match values
+        .iter()
+        .find(|v| !matches!(**v, "login" | "consent" | "select_account"))
+    {
+        Some(_) => Err(OAuthError::invalid_request(
+            "prompt must be none, login, consent or select_account",
+        )),
+        None => Ok(Prompt::Login),
+    }
+}
+
 /// Step 2: everything after the client and redirect URI are known good.
 fn validate(
     shared: &Shared,
     client: &Client,
     params: &Params,
-) -> Result<(Mode, Vec<String>, Option<String>), OAuthError> {
+) -> Result<(Mode, Vec<String>, Option<String>, Prompt), OAuthError> {
     let response_type = params
         .get("response_type")
         .ok_or_else(|| OAuthError::invalid_request("missing parameter `response_type`"))?;
@@ -112,7 +154,7 @@ fn validate(
         }
     };
     let scopes = scopes::resolve(&shared.state(), client, params.get("scope"), false)?;
-    Ok((mode, scopes, code_challenge))
+    Ok((mode, scopes, code_challenge, prompt(params)?))
 }
 
 /// Step 1: the client and its redirect URI, or the page that refuses without redirecting.
@@ -153,12 +195,24 @@ pub(crate) async fn authorize(
     } else {
         Mode::Query
     };
-    let (mode, scopes, code_challenge) = match validate(&shared, &client, &params) {
+    let (mode, scopes, code_challenge, prompt) = match validate(&shared, &client, &params) {
         Ok(valid) => valid,
         Err(err) => return redirect::error_to_client(&redirect_uri, mode_guess, state, &err),
     };
-    let Some(session) = shared.session(&headers) else {
-        // Not signed in: the hosted sign-in page, with the very same (valid) query.
+    let session = shared
+        .session(&headers)
+        .filter(|_| prompt != Prompt::Login);
+    let Some(session) = session else {
+        if prompt == Prompt::None {
+            let err = OAuthError::new(
+                StatusCode::BAD_REQUEST,
+                "login_required",
+                "prompt=none and nobody is signed in",
+            );
+            return redirect::error_to_client(&redirect_uri, mode, state, &err);
+        }
+        // The hosted sign-in page, with the very same (valid) query; once signed in, the
+        // browser comes back without `prompt` (the sign-in it asked for just happened).
         let query = query.unwrap_or_default();
         return redirect::found(&format!("{}?{query}", shared.url("/login")));
     };
@@ -240,6 +294,7 @@ fn issue_implicit(
                 family: None,
                 extra: Map::new(),
                 dpop_jkt: None,
+                trigger: TriggerSource::HostedAuth,
             },
         )
     };

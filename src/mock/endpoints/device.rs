@@ -59,15 +59,14 @@ fn form(shared: &Shared, username: &str, typed_code: &str, error: Option<&str>) 
         ));
     }
     body.push_str(&format!(
-        "<form method=\"post\" action=\"/device\">\
-         <input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{}\">\
+        "<form method=\"post\" action=\"/device\">{}\
          <label for=\"user_code\">Code</label>\
          <input id=\"user_code\" name=\"user_code\" value=\"{}\" autocomplete=\"off\" \
          autocapitalize=\"characters\" spellcheck=\"false\" required>\
          <button type=\"submit\" name=\"action\" value=\"approve\">Approve</button>\
          <button type=\"submit\" name=\"action\" value=\"deny\">Deny</button>\
          </form>",
-        escape(&csrf),
+        html::hidden_input(CSRF_FIELD, &csrf),
         escape(typed_code)
     ));
     body

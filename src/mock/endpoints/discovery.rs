@@ -1,5 +1,6 @@
 //! `/.well-known/openid-configuration` (OIDC Discovery §3, RFC 8414 §2) and
-//! `/.well-known/jwks.json`, with its fault switch.
+//! `/.well-known/jwks.json`, with its fault switch. Both are served under the issuer's path
+//! (Cognito's pool id), the OAuth endpoints at the root (Cognito's pool domain).
 
 use std::sync::Arc;
 
@@ -33,7 +34,7 @@ pub(crate) async fn openid_configuration(State(shared): State<Arc<Shared>>) -> R
         "authorization_endpoint": shared.url("/oauth2/authorize"),
         "token_endpoint": shared.url("/oauth2/token"),
         "userinfo_endpoint": shared.url("/oauth2/userInfo"),
-        "jwks_uri": shared.url("/.well-known/jwks.json"),
+        "jwks_uri": shared.url(&shared.well_known("jwks.json")),
         "revocation_endpoint": shared.url("/oauth2/revoke"),
         "introspection_endpoint": shared.url("/oauth2/introspect"),
         "device_authorization_endpoint": shared.url("/oauth2/device_authorization"),

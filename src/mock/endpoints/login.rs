@@ -28,8 +28,10 @@ use crate::mock::form::Params;
 use crate::mock::html::{self, error_page, escape};
 use crate::mock::redirect::{self, encode_pairs};
 
-/// Fields of the form itself, never carried over to the authorization request.
-const FORM_FIELDS: [&str; 4] = ["csrf", "username", "password", "next"];
+/// Fields of the form itself, never carried over to the authorization request; and `prompt`,
+/// which the sign-in on this page has just answered (carried back, `prompt=login` would ask
+/// again forever).
+const FORM_FIELDS: [&str; 5] = ["csrf", "username", "password", "next", "prompt"];
 
 /// Where the browser goes once signed in.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,13 +100,7 @@ fn form(
         body.push_str(&html::error_paragraph(error));
     }
     body.push_str("<form method=\"post\" action=\"/login\">");
-    let hidden = |name: &str, value: &str| {
-        format!(
-            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-            escape(name),
-            escape(value)
-        )
-    };
+    let hidden = html::hidden_input;
     body.push_str(&hidden("csrf", &csrf));
     match destination {
         Destination::Authorize(pairs) => {
@@ -162,13 +158,19 @@ pub(crate) async fn submit(
     };
     let username = params.get("username").unwrap_or_default();
     let password = params.get("password").unwrap_or_default();
-    let valid = {
+    // The pool's rules: any case unless case-sensitive, or the email or phone number in a
+    // pool with username attributes. The session holds the user's configured name.
+    let signed_in = {
         let state = shared.state();
-        state.user(username).is_some_and(|user| {
-            verify_slices_are_equal(user.password.as_bytes(), password.as_bytes()).is_ok()
-        })
+        state
+            .config
+            .sign_in_user(username)
+            .filter(|user| {
+                verify_slices_are_equal(user.password.as_bytes(), password.as_bytes()).is_ok()
+            })
+            .map(|user| user.username.clone())
     };
-    if !valid {
+    let Some(signed_in) = signed_in else {
         return form(
             &shared,
             StatusCode::UNAUTHORIZED,
@@ -176,10 +178,10 @@ pub(crate) async fn submit(
             username,
             Some("Incorrect user name or password."),
         );
-    }
+    };
     // A new session id on every sign-in (no fixation); the old one, if any, is dropped.
     let _ = shared.end_session(&headers);
-    let cookie = shared.start_session(username);
+    let cookie = shared.start_session(&signed_in);
     let mut response = match &destination {
         Destination::Authorize(pairs) => redirect::found(&format!(
             "{}?{}",
@@ -190,7 +192,7 @@ pub(crate) async fn submit(
         Destination::Nowhere => html::page(
             StatusCode::OK,
             "Signed in",
-            &format!("<p id=\"signed-in\">Signed in as {}.</p>", escape(username)),
+            &format!("<p id=\"signed-in\">Signed in as {}.</p>", escape(&signed_in)),
         ),
     };
     match HeaderValue::from_str(&cookie) {

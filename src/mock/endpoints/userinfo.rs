@@ -5,10 +5,12 @@
 //!   malformed header (another scheme, two headers): 400 `invalid_request`.
 //! - A token that does not validate now (signature, issuer, expiry, revoked sign-in, the user
 //!   since deleted): 401 `invalid_token`.
-//! - A token without `openid`: 403 `insufficient_scope`, `scope="openid"`.
+//! - A token without `openid`: 401 `invalid_token`, as Cognito answers (not RFC 6750's 403
+//!   `insufficient_scope`).
 //! - Otherwise the user's attributes filtered by the token's scopes (`email` → `email`,
 //!   `email_verified`; `phone` → `phone_number`, `phone_number_verified`; `profile` → the
-//!   other attributes), `sub` always, plus `username`.
+//!   other attributes), `sub` always, plus `username` (the token's). The verified flags are
+//!   the strings `"true"`/`"false"`, as Cognito writes them here (ID tokens carry booleans).
 //!
 //! Every refusal carries a `WWW-Authenticate: Bearer` challenge and a JSON error body.
 
@@ -20,7 +22,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::mock::claims::user_attributes;
+use crate::mock::claims::{Verified, user_attributes};
 use crate::mock::{Shared, json, verify};
 
 const REALM: &str = "tokengate-mock";
@@ -32,7 +34,6 @@ struct BearerError {
     /// `None` when the request had no token at all (no error code then, RFC 6750 §3.1).
     error: Option<&'static str>,
     description: String,
-    scope: Option<&'static str>,
 }
 
 impl BearerError {
@@ -41,7 +42,6 @@ impl BearerError {
             status: StatusCode::UNAUTHORIZED,
             error: None,
             description: "a bearer access token is required".into(),
-            scope: None,
         }
     }
 
@@ -50,7 +50,6 @@ impl BearerError {
             status: StatusCode::BAD_REQUEST,
             error: Some("invalid_request"),
             description: description.into(),
-            scope: None,
         }
     }
 
@@ -59,18 +58,9 @@ impl BearerError {
             status: StatusCode::UNAUTHORIZED,
             error: Some("invalid_token"),
             description: description.into(),
-            scope: None,
         }
     }
 
-    fn insufficient_scope() -> Self {
-        Self {
-            status: StatusCode::FORBIDDEN,
-            error: Some("insufficient_scope"),
-            description: "the access token lacks the `openid` scope".into(),
-            scope: Some("openid"),
-        }
-    }
 }
 
 /// A quoted-string value: no quotes, backslashes or control characters.
@@ -88,9 +78,6 @@ impl IntoResponse for BearerError {
                 ", error=\"{error}\", error_description=\"{}\"",
                 quotable(&self.description)
             ));
-        }
-        if let Some(scope) = self.scope {
-            challenge.push_str(&format!(", scope=\"{scope}\""));
         }
         let body = json!({
             "error": self.error.unwrap_or("invalid_token"),
@@ -152,17 +139,20 @@ async fn handle(shared: &Shared, headers: &HeaderMap) -> Result<Value, BearerErr
         .map_err(|e| BearerError::invalid_token(e.to_string()))?;
     let scopes: Vec<String> = claims.scopes().iter().map(str::to_owned).collect();
     if !scopes.iter().any(|s| s == "openid") {
-        return Err(BearerError::insufficient_scope());
+        return Err(BearerError::invalid_token(
+            "the access token lacks the `openid` scope",
+        ));
     }
     let username = claims
         .username()
         .ok_or_else(|| BearerError::invalid_token("the access token has no user"))?;
     let user = shared
         .state()
-        .user(username)
+        .config
+        .user_by_token_username(username)
         .cloned()
         .ok_or_else(|| BearerError::invalid_token("the user no longer exists"))?;
-    let mut body = user_attributes(&user, Some(&scopes));
-    body.insert("username".into(), json!(user.username));
+    let mut body = user_attributes(&user, Some(&scopes), Verified::Strings);
+    body.insert("username".into(), json!(username));
     Ok(Value::Object(body))
 }

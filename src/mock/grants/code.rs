@@ -4,7 +4,9 @@
 //! - `code` and `redirect_uri` are required (`invalid_request`; the code is left untouched,
 //!   since such a request never got as far as using it);
 //! - the code is taken out of the store before anything else is checked, so it is consumed on
-//!   its first use even when that exchange fails: unknown, used or expired → `invalid_grant`;
+//!   its first use even when that exchange fails: unknown, used or expired → `invalid_grant`.
+//!   A code used again after it bought tokens is a replay (RFC 6749 §4.1.2): the tokens
+//!   issued from it — their sign-in (`origin_jti`) and refresh-token family — are revoked;
 //! - it must have been issued to this client and for this exact `redirect_uri`
 //!   (`invalid_grant`);
 //! - PKCE: when the authorization request had a challenge, `code_verifier` is required, must be
@@ -28,7 +30,9 @@ use crate::mock::Shared;
 use crate::mock::config::Client;
 use crate::mock::error::OAuthError;
 use crate::mock::form::Params;
+use crate::mock::customize::TriggerSource;
 use crate::mock::mint::Issue;
+use crate::mock::store::RedeemedCode;
 
 /// RFC 7636 §4.1: 43–128 characters of the unreserved set.
 fn valid_verifier(verifier: &str) -> bool {
@@ -56,8 +60,18 @@ pub(crate) fn exchange(
     let now = shared.now();
     let mut state = shared.state();
     let record = state.codes.remove(code);
-    let record =
-        record.ok_or_else(|| OAuthError::invalid_grant("the code is unknown or was used"))?;
+    let Some(record) = record else {
+        if let Some(redeemed) = state.redeemed_codes.remove(code) {
+            state.revoke_origin(&redeemed.origin_jti, now);
+            if let Some(family) = redeemed.family {
+                state.revoke_family(&family, now);
+            }
+            return Err(OAuthError::invalid_grant(
+                "the code was already used; the tokens issued from it are revoked",
+            ));
+        }
+        return Err(OAuthError::invalid_grant("the code is unknown or was used"));
+    };
     if record.expires_at <= now {
         return Err(OAuthError::invalid_grant("the code has expired"));
     }
@@ -100,6 +114,7 @@ pub(crate) fn exchange(
         .user(&record.username)
         .cloned()
         .ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
+    let expires_at = record.expires_at;
     let tokens = state
         .mint(
             &shared.issuer,
@@ -115,9 +130,20 @@ pub(crate) fn exchange(
                 family: None,
                 extra: Map::new(),
                 dpop_jkt: dpop.map(str::to_owned),
+                trigger: TriggerSource::HostedAuth,
             },
         )
         .map_err(|e| OAuthError::server_error(e.to_string()))?;
+    // Kept while the code could still be presented, to tell a replay from garbage.
+    state.redeemed_codes.insert(
+        code.to_owned(),
+        RedeemedCode {
+            origin_jti: tokens.origin_jti.clone(),
+            family: tokens.family.clone(),
+        },
+        expires_at,
+        now,
+    );
     Ok(tokens.to_json())
 }
 

@@ -7,6 +7,7 @@ use crate::mock::Shared;
 use crate::mock::config::Client;
 use crate::mock::error::OAuthError;
 use crate::mock::form::Params;
+use crate::mock::customize::TriggerSource;
 use crate::mock::mint::Issue;
 use crate::mock::store::DeviceDecision;
 
@@ -91,6 +92,7 @@ pub(crate) fn poll(
                         family: None,
                         extra: Map::new(),
                         dpop_jkt: dpop.map(str::to_owned),
+                        trigger: TriggerSource::DeviceCode,
                     },
                 )
                 .map_err(|e| OAuthError::server_error(e.to_string()))?;

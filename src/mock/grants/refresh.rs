@@ -3,13 +3,12 @@
 //! - The refresh token must be known, unexpired, not revoked (neither its family nor its
 //!   sign-in's `origin_jti`) and issued to the authenticating client; its user must still
 //!   exist. Anything else is `invalid_grant`.
-//! - `scope` may narrow the original grant (a subset of it, else `invalid_scope`); the new
-//!   tokens keep the original `auth_time` and `origin_jti`. An ID token comes only with
-//!   `openid`.
+//! - `scope` is ignored, as Cognito ignores it (it documents `scope` for client credentials
+//!   only): the new tokens have the original scopes, `auth_time` and `origin_jti`. An ID token
+//!   comes only with `openid`.
 //! - Without rotation (the default) no new refresh token is issued: the same one keeps working
 //!   until it expires. With the client's `rotate_refresh_tokens`, each use issues a new refresh
-//!   token in the same family, with the original (un-narrowed) scopes, and marks the used one
-//!   rotated. A rotated token still works for `rotation_grace_seconds` (for a client whose
+//!   token in the same family and marks the used one rotated. A rotated token still works for `rotation_grace_seconds` (for a client whose
 //!   response was lost; each such use rotates again); used after that, it is reuse: the whole
 //!   family, and every token issued from its sign-in, is revoked, and the answer is
 //!   `invalid_grant`.
@@ -24,6 +23,7 @@ use crate::mock::Shared;
 use crate::mock::config::Client;
 use crate::mock::error::OAuthError;
 use crate::mock::form::Params;
+use crate::mock::customize::TriggerSource;
 use crate::mock::mint::Issue;
 use crate::mock::store::RefreshRecord;
 
@@ -78,7 +78,6 @@ pub(crate) fn refresh(
         .user(&record.username)
         .cloned()
         .ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
-    let scopes = narrow(&record.scopes, params.get("scope"))?;
     let rotate = client.rotate_refresh_tokens;
     let tokens = state
         .mint(
@@ -87,7 +86,7 @@ pub(crate) fn refresh(
             Issue {
                 client_id: client.id.clone(),
                 user: Some(user),
-                scopes,
+                scopes: record.scopes.clone(),
                 auth_time: record.auth_time,
                 nonce: None,
                 origin_jti: Some(record.origin_jti.clone()),
@@ -95,50 +94,15 @@ pub(crate) fn refresh(
                 family: rotate.then(|| record.family.clone()),
                 extra: Map::new(),
                 dpop_jkt: dpop.map(str::to_owned),
+                trigger: TriggerSource::RefreshTokens,
             },
         )
         .map_err(|e| OAuthError::server_error(e.to_string()))?;
-    if let Some(new) = &tokens.refresh_token {
-        // RFC 6749 §6: the new refresh token's scope is the original one, however narrowed
-        // this request was.
-        let _ = state
-            .refresh
-            .update(new, |fresh| fresh.scopes.clone_from(&record.scopes));
+    if tokens.refresh_token.is_some() {
         // The first rotation starts the grace period; a retry within it does not extend it.
         let _ = state.refresh.update(token, |old| {
             old.rotated_at.get_or_insert(now);
         });
     }
     Ok(tokens.to_json())
-}
-
-/// The scopes of a refresh: the original ones, or the asked subset of them.
-fn narrow(original: &[String], asked: Option<&str>) -> Result<Vec<String>, OAuthError> {
-    let Some(asked) = asked else {
-        return Ok(original.to_vec());
-    };
-    let mut out: Vec<String> = Vec::new();
-    for scope in asked.split(' ').filter(|s| !s.is_empty()) {
-        if !original.iter().any(|o| o == scope) {
-            return Err(OAuthError::invalid_scope(
-                "a refresh may only narrow the original scope",
-            ));
-        }
-        if !out.iter().any(|s| s == scope) {
-            out.push(scope.to_owned());
-        }
-    }
-    if out.is_empty() {
-        return Err(OAuthError::invalid_scope("no scope asked"));
-    }
-    if !out.iter().any(|s| s == "openid")
-        && out
-            .iter()
-            .any(|s| matches!(s.as_str(), "email" | "phone" | "profile"))
-    {
-        return Err(OAuthError::invalid_scope(
-            "`email`, `phone` and `profile` need `openid`",
-        ));
-    }
-    Ok(out)
 }

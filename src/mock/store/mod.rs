@@ -17,6 +17,7 @@ pub(crate) use request_log::RequestLog;
 
 use crate::mock::claims::expiry;
 use crate::mock::config::{Client, MockConfig, User};
+use crate::mock::customize::Customizers;
 use crate::mock::error::ApiError;
 use crate::mock::keys::KeyRing;
 use crate::mock::user_code;
@@ -30,6 +31,7 @@ pub(crate) struct StoreLimits {
     pub(crate) sessions: Limits,
     pub(crate) csrf: Limits,
     pub(crate) codes: Limits,
+    pub(crate) redeemed_codes: Limits,
     pub(crate) refresh: Limits,
     pub(crate) devices: Limits,
     pub(crate) revoked_families: Limits,
@@ -38,7 +40,7 @@ pub(crate) struct StoreLimits {
 }
 
 /// What the stores hold at most: 10,000 of each short-lived thing, 100,000 refresh tokens
-/// and revocations; 74 MiB in all.
+/// and revocations; 76 MiB in all.
 pub(crate) const LIMITS: StoreLimits = StoreLimits {
     sessions: Limits {
         entries: 10_000,
@@ -51,6 +53,10 @@ pub(crate) const LIMITS: StoreLimits = StoreLimits {
     codes: Limits {
         entries: 10_000,
         bytes: 8 * MIB,
+    },
+    redeemed_codes: Limits {
+        entries: 10_000,
+        bytes: 2 * MIB,
     },
     refresh: Limits {
         entries: 100_000,
@@ -86,6 +92,16 @@ pub(crate) struct CodeRecord {
     pub(crate) code_challenge: Option<String>,
     pub(crate) auth_time: u64,
     pub(crate) expires_at: u64,
+}
+
+/// A code that was traded for tokens, kept until it would have expired: presented again, it
+/// is a replay, and what it bought is revoked (RFC 6749 §4.1.2).
+#[derive(Clone, Debug)]
+pub(crate) struct RedeemedCode {
+    /// The sign-in of the tokens issued.
+    pub(crate) origin_jti: String,
+    /// The refresh-token family issued.
+    pub(crate) family: Option<String>,
 }
 
 /// An opaque refresh token and what it stands for.
@@ -145,6 +161,12 @@ impl Weigh for CodeRecord {
     }
 }
 
+impl Weigh for RedeemedCode {
+    fn heap_bytes(&self) -> usize {
+        self.origin_jti.len() + self.family.heap_bytes()
+    }
+}
+
 impl Weigh for RefreshRecord {
     fn heap_bytes(&self) -> usize {
         self.dpop_jkt.as_ref().map_or(0, String::len)
@@ -177,8 +199,8 @@ impl Weigh for DeviceRecord {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StoreSize {
-    /// The store: `sessions`, `csrf`, `codes`, `refresh`, `devices`, `revoked_families`,
-    /// `revoked_origins`, `requests` (the log) or `request_counts`.
+    /// The store: `sessions`, `csrf`, `codes`, `redeemed_codes`, `refresh`, `devices`,
+    /// `revoked_families`, `revoked_origins`, `requests` (the log) or `request_counts`.
     pub name: &'static str,
     /// Entries held.
     pub entries: usize,
@@ -210,6 +232,8 @@ pub(crate) struct State {
     pub(crate) keys: KeyRing,
     /// Authorization codes, kept until they expire.
     pub(crate) codes: BoundedMap<CodeRecord>,
+    /// Codes traded for tokens, kept until they would have expired (to spot replays).
+    pub(crate) redeemed_codes: BoundedMap<RedeemedCode>,
     /// Refresh tokens, kept until they expire.
     pub(crate) refresh: BoundedMap<RefreshRecord>,
     /// Families revoked by reuse detection or revocation, kept as long as a refresh token
@@ -229,6 +253,8 @@ pub(crate) struct State {
     pub(crate) jwks_fault: JwksFault,
     /// `jti`s of the DPoP proofs of token requests (RFC 9449 §11.1).
     pub(crate) dpop_proofs: crate::dpop::MemoryReplayStore,
+    /// The Rust token customizations (the declarative ones are in `config`).
+    pub(crate) customizers: Customizers,
 }
 
 /// The most DPoP proofs of token requests remembered at once (each for about two minutes);
@@ -241,6 +267,7 @@ impl State {
             config,
             keys,
             codes: BoundedMap::new(LIMITS.codes),
+            redeemed_codes: BoundedMap::new(LIMITS.redeemed_codes),
             refresh: BoundedMap::new(LIMITS.refresh),
             revoked_families: BoundedMap::new(LIMITS.revoked_families),
             revoked_origins: BoundedMap::new(LIMITS.revoked_origins),
@@ -250,6 +277,7 @@ impl State {
             log: RequestLog::new(LIMITS.requests),
             jwks_fault: JwksFault::None,
             dpop_proofs: crate::dpop::MemoryReplayStore::with_max_entries(DPOP_PROOFS),
+            customizers: Customizers::default(),
         }
     }
 
@@ -280,6 +308,12 @@ impl State {
                 self.codes.len(),
                 self.codes.bytes(),
                 self.codes.limits(),
+            ),
+            map(
+                "redeemed_codes",
+                self.redeemed_codes.len(),
+                self.redeemed_codes.bytes(),
+                self.redeemed_codes.limits(),
             ),
             map(
                 "refresh",
@@ -379,6 +413,14 @@ impl State {
         let device_code = device_code.to_owned();
         let _ = self.devices.update(&device_code, |d| d.decision = decision);
         Ok(code)
+    }
+
+    /// Revokes every access and ID token issued from the sign-in `origin_jti`.
+    pub(crate) fn revoke_origin(&mut self, origin_jti: &str, now: u64) {
+        let lifetimes = &self.config.lifetimes;
+        let until = expiry(now, lifetimes.access_token.max(lifetimes.id_token));
+        self.revoked_origins
+            .insert(origin_jti.to_owned(), (), until, now);
     }
 
     /// Revokes the refresh-token family and every token issued from its sign-in.

@@ -6,11 +6,13 @@
 //! the admin API's handlers (`endpoints::admin`) both call it, the admin API only parsing JSON
 //! and rendering the answer.
 
+mod code_flow;
 mod sign_in;
 mod token_builder;
 
 use std::collections::BTreeMap;
 
+pub use code_flow::{CodeFlow, FlowError, TokenResponse};
 pub use token_builder::TokenBuilder;
 
 use crate::authorizer::builder::{IssuerSet, NoAudience, RemoteKeysSet};
@@ -18,6 +20,7 @@ use crate::authorizer::{Authorizer, AuthorizerBuilder};
 use crate::error::Error;
 use crate::jwks::RemoteJwks;
 use crate::mock::config::{Client, MockConfig, ResourceServer, TrustedIssuer, User};
+use crate::mock::customize::{TokenChanges, TokenCustomization, TokenEvent};
 use crate::mock::error::ApiError;
 use crate::mock::keys::{KeyUse, SigningKey};
 use crate::mock::store::{DeviceDecision, JwksFault, RecordedRequest, StoreSize};
@@ -38,42 +41,64 @@ impl Shared {
         self.state().config.clone()
     }
 
-    pub(crate) fn add_client(&self, client: Client) -> Result<(), ApiError> {
-        client.check().map_err(ApiError::Invalid)?;
+    /// Applies `change` to a copy of the configuration and keeps it only if the whole still
+    /// passes the checks [`MockIssuerBuilder::start`](crate::mock::MockIssuerBuilder::start)
+    /// makes: a change is refused for what a configuration would be refused for.
+    fn change_config(&self, change: impl FnOnce(&mut MockConfig)) -> Result<(), ApiError> {
         let mut state = self.state();
-        state.config.clients.retain(|c| c.id != client.id);
-        state.config.clients.push(client);
+        let mut next = state.config.clone();
+        change(&mut next);
+        next.check().map_err(ApiError::Invalid)?;
+        state.config = next;
         Ok(())
+    }
+
+    pub(crate) fn add_client(&self, client: Client) -> Result<(), ApiError> {
+        self.change_config(|config| {
+            config.clients.retain(|c| c.id != client.id);
+            config.clients.push(client);
+        })
     }
 
     pub(crate) fn add_user(&self, user: User) -> Result<(), ApiError> {
-        user.check().map_err(ApiError::Invalid)?;
-        let mut state = self.state();
-        state.config.users.retain(|u| u.username != user.username);
-        state.config.users.push(user);
-        Ok(())
+        self.change_config(|config| {
+            let same = |u: &User| config.same_name(&u.username, &user.username);
+            let kept: Vec<User> = config.users.iter().filter(|u| !same(u)).cloned().collect();
+            config.users = kept;
+            config.users.push(user);
+        })
     }
 
     pub(crate) fn add_resource_server(&self, server: ResourceServer) -> Result<(), ApiError> {
-        server.check().map_err(ApiError::Invalid)?;
-        let mut state = self.state();
-        state
-            .config
-            .resource_servers
-            .retain(|r| r.identifier != server.identifier);
-        state.config.resource_servers.push(server);
-        Ok(())
+        self.change_config(|config| {
+            config
+                .resource_servers
+                .retain(|r| r.identifier != server.identifier);
+            config.resource_servers.push(server);
+        })
     }
 
     pub(crate) fn add_trusted_issuer(&self, issuer: TrustedIssuer) -> Result<(), ApiError> {
-        issuer.check().map_err(ApiError::Invalid)?;
+        self.change_config(|config| {
+            config
+                .trusted_issuers
+                .retain(|t| t.issuer != issuer.issuer);
+            config.trusted_issuers.push(issuer);
+        })
+    }
+
+    pub(crate) fn add_token_customization(
+        &self,
+        customization: TokenCustomization,
+    ) -> Result<(), ApiError> {
+        self.change_config(|config| config.token_customizations.push(customization))
+    }
+
+    /// Forgets every customization: the declarative ones and the closures.
+    pub(crate) fn clear_token_customizations(&self) {
         let mut state = self.state();
-        state
-            .config
-            .trusted_issuers
-            .retain(|t| t.issuer != issuer.issuer);
-        state.config.trusted_issuers.push(issuer);
-        Ok(())
+        state.config.token_customizations.clear();
+        state.customizers.0.clear();
     }
 
     pub(crate) fn kids(&self) -> Vec<String> {
@@ -186,16 +211,18 @@ impl MockIssuer {
     ///
     /// # Errors
     ///
-    /// When the client is invalid (an empty id).
+    /// When the configuration it would make is refused ([`MockConfig::validate`]): an empty
+    /// id, client credentials without a secret, a scope no resource server defines …
     pub fn add_client(&self, client: Client) -> Result<(), Error> {
         Ok(self.shared.add_client(client)?)
     }
 
-    /// Adds (or replaces, by user name) a user while running.
+    /// Adds (or replaces, by user name as the pool compares them) a user while running.
     ///
     /// # Errors
     ///
-    /// When the user is invalid (an empty user name).
+    /// When the configuration it would make is refused ([`MockConfig::validate`]): an empty
+    /// user name, an email another user signs in with …
     pub fn add_user(&self, user: User) -> Result<(), Error> {
         Ok(self.shared.add_user(user)?)
     }
@@ -204,7 +231,8 @@ impl MockIssuer {
     ///
     /// # Errors
     ///
-    /// When the resource server is invalid (an empty identifier).
+    /// When the configuration it would make is refused ([`MockConfig::validate`]): an empty
+    /// identifier, or a replacement that drops a scope a client still names.
     pub fn add_resource_server(&self, server: ResourceServer) -> Result<(), Error> {
         Ok(self.shared.add_resource_server(server)?)
     }
@@ -214,9 +242,52 @@ impl MockIssuer {
     ///
     /// # Errors
     ///
-    /// When the trusted issuer is invalid (an empty issuer or JWKS URL).
+    /// When the trusted issuer is invalid (an empty issuer or JWKS URL, neither `client_id`
+    /// nor `audience`).
     pub fn add_trusted_issuer(&self, issuer: TrustedIssuer) -> Result<(), Error> {
         Ok(self.shared.add_trusted_issuer(issuer)?)
+    }
+
+    /// Adds a declarative token customization while running, applied after those already
+    /// there (see [`TokenCustomization`]).
+    ///
+    /// ```
+    /// # use tokengate::mock::{MockIssuer, TokenChanges, TokenCustomization};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = MockIssuer::demo().start().await?;
+    /// issuer.add_token_customization(
+    ///     TokenCustomization::new(TokenChanges::default().access_claim("tenant", "acme"))
+    ///         .client("demo-spa"),
+    /// )?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When it would change a protected claim ([`PROTECTED`](crate::mock::PROTECTED),
+    /// [`ACCESS_PROTECTED`](crate::mock::ACCESS_PROTECTED)) or names a scope that cannot be one.
+    pub fn add_token_customization(&self, customization: TokenCustomization) -> Result<(), Error> {
+        Ok(self.shared.add_token_customization(customization)?)
+    }
+
+    /// Adds a Rust token customization while running, applied after every declarative one
+    /// and the closures already there: it sees each [`TokenEvent`] and answers the
+    /// [`TokenChanges`]. It runs while the mock's state is locked, so it must not call this
+    /// `MockIssuer`; changes to protected claims fail the grant with `server_error`.
+    pub fn customize_tokens(
+        &self,
+        customize: impl Fn(&TokenEvent) -> TokenChanges + Send + Sync + 'static,
+    ) {
+        self.shared
+            .state()
+            .customizers
+            .0
+            .push(std::sync::Arc::new(customize));
+    }
+
+    /// Forgets every token customization, declarative and Rust.
+    pub fn clear_token_customizations(&self) {
+        self.shared.clear_token_customizations();
     }
 
     /// An authorizer builder for this issuer's tokens: issuer set, keys from its JWKS URL.

@@ -6,6 +6,7 @@ use serde_json::Map;
 use crate::error::Error;
 use crate::mock::MockIssuer;
 use crate::mock::error::ApiError;
+use crate::mock::customize::TriggerSource;
 use crate::mock::mint::Issue;
 
 impl MockIssuer {
@@ -52,6 +53,7 @@ impl MockIssuer {
                 family: None,
                 extra: Map::new(),
                 dpop_jkt: None,
+                trigger: TriggerSource::HostedAuth,
             },
         )?;
         tokens

@@ -133,7 +133,7 @@ impl<'a> TokenBuilder<'a> {
             user,
             &scopes,
             self.shared.now(),
-            &state.config.lifetimes,
+            &state.config,
         );
         match self.key_use {
             KeyUse::Access => Ok(issue.access()),
