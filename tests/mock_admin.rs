@@ -1411,6 +1411,14 @@ async fn configurations_cognito_refuses_are_refused_by_rust_toml_and_admin_alike
         let config = MockConfig { lifetimes, ..MockConfig::demo() };
         check_refused(&config, reason).await;
     }
+
+    // A customization of a claim Cognito protects (the admin API's refusal is in
+    // mock_customize.rs).
+    let mut config = MockConfig::demo();
+    config.token_customizations.push(tokengate::mock::TokenCustomization::new(
+        tokengate::mock::TokenChanges::default().access_claim("iss", "https://evil.example"),
+    ));
+    check_refused(&config, "`iss` cannot be changed in the access token").await;
 }
 
 /// `config` is refused by the builder, and by the binary reading it as TOML.
