@@ -1170,7 +1170,11 @@ async fn the_binary_serves_the_demo_with_an_advertised_issuer() {
     }
 
     // Discovery and the key set under the advertised issuer's path, on the listening address.
-    let (status, discovery) = get(&server.base, "/eu-west-1_Mock/.well-known/openid-configuration").await;
+    let (status, discovery) = get(
+        &server.base,
+        "/eu-west-1_Mock/.well-known/openid-configuration",
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(discovery["issuer"], ISSUER);
     let jwks_uri = format!("{}/eu-west-1_Mock/.well-known/jwks.json", server.base);
@@ -1305,7 +1309,11 @@ async fn the_documented_toml_example_runs() {
     let config = TempFile::new("documented.toml", &docs[start..start + length]);
     let server = start_binary(&["--config", config.path(), "--addr", "127.0.0.1:0"]);
 
-    let (_, discovery) = get(&server.base, "/eu-west-1_Mock/.well-known/openid-configuration").await;
+    let (_, discovery) = get(
+        &server.base,
+        "/eu-west-1_Mock/.well-known/openid-configuration",
+    )
+    .await;
     assert_eq!(
         discovery["issuer"],
         "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Mock"
@@ -1378,46 +1386,73 @@ async fn configurations_cognito_refuses_are_refused_by_rust_toml_and_admin_alike
         assert!(rust.to_string().contains(reason), "{rust}");
         let admin = post(issuer.url(), "/_admin/clients", entry).await;
         assert_error(&admin, StatusCode::BAD_REQUEST, "invalid_request");
-        let said = admin.1["error_description"].as_str().expect("a description");
+        let said = admin.1["error_description"]
+            .as_str()
+            .expect("a description");
         assert!(said.contains(reason), "{said}");
     }
-    assert_eq!(issuer.config().clients.len(), MockConfig::demo().clients.len());
+    assert_eq!(
+        issuer.config().clients.len(),
+        MockConfig::demo().clients.len()
+    );
 
     // A resource server replaced without a scope a client still names.
     let narrowed = json!({"identifier": "api", "scopes": ["read"]});
     let admin = post(issuer.url(), "/_admin/resource-servers", &narrowed).await;
     assert_error(&admin, StatusCode::BAD_REQUEST, "invalid_request");
-    assert!(admin.1["error_description"].as_str().expect("text").contains("`api/write`"));
+    assert!(
+        admin.1["error_description"]
+            .as_str()
+            .expect("text")
+            .contains("`api/write`")
+    );
 
     // Lifetimes (no admin route changes them).
     for (lifetimes, reason) in [
         (
-            Lifetimes { access_token: 60, ..Lifetimes::default() },
+            Lifetimes {
+                access_token: 60,
+                ..Lifetimes::default()
+            },
             "`lifetimes.access_token` is 60 s; Cognito allows 300 to 86400 s",
         ),
         (
-            Lifetimes { id_token: 86_401, ..Lifetimes::default() },
+            Lifetimes {
+                id_token: 86_401,
+                ..Lifetimes::default()
+            },
             "`lifetimes.id_token` is 86401 s",
         ),
         (
-            Lifetimes { refresh_token: 3_599, ..Lifetimes::default() },
+            Lifetimes {
+                refresh_token: 3_599,
+                ..Lifetimes::default()
+            },
             "60 minutes to 10 years",
         ),
         (
-            Lifetimes { refresh_token: 3_650 * 86_400 + 1, ..Lifetimes::default() },
+            Lifetimes {
+                refresh_token: 3_650 * 86_400 + 1,
+                ..Lifetimes::default()
+            },
             "60 minutes to 10 years",
         ),
     ] {
-        let config = MockConfig { lifetimes, ..MockConfig::demo() };
+        let config = MockConfig {
+            lifetimes,
+            ..MockConfig::demo()
+        };
         check_refused(&config, reason).await;
     }
 
     // A customization of a claim Cognito protects (the admin API's refusal is in
     // mock_customize.rs).
     let mut config = MockConfig::demo();
-    config.token_customizations.push(tokengate::mock::TokenCustomization::new(
-        tokengate::mock::TokenChanges::default().access_claim("iss", "https://evil.example"),
-    ));
+    config
+        .token_customizations
+        .push(tokengate::mock::TokenCustomization::new(
+            tokengate::mock::TokenChanges::default().access_claim("iss", "https://evil.example"),
+        ));
     check_refused(&config, "`iss` cannot be changed in the access token").await;
 }
 

@@ -10,9 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokengate::mock::{
-    MockIssuer, TokenChanges, TokenCustomization, TokenEvent, TriggerSource,
-};
+use tokengate::mock::{MockIssuer, TokenChanges, TokenCustomization, TokenEvent, TriggerSource};
 
 use e2e::{
     ALICE_PASSWORD, ALICE_SUB, Approval, SPA_CALLBACK, WEB_CALLBACK, client_credentials,
@@ -52,8 +50,14 @@ async fn a_closure_sees_and_changes_the_tokens_of_every_grant() {
         .await
         .expect("starts");
 
-    let web = code_flow_with_pkce(&issuer, "demo-web", WEB_CALLBACK, "openid email api/read", ALICE)
-        .await;
+    let web = code_flow_with_pkce(
+        &issuer,
+        "demo-web",
+        WEB_CALLBACK,
+        "openid email api/read",
+        ALICE,
+    )
+    .await;
     let refreshed = refresh(
         &issuer,
         "demo-web",
@@ -63,12 +67,21 @@ async fn a_closure_sees_and_changes_the_tokens_of_every_grant() {
     .await;
     let implicit = implicit_flow(&issuer, "demo-spa", SPA_CALLBACK, "openid api/read", ALICE).await;
     let backend = client_credentials(&http(), &issuer, "demo-backend", None).await;
-    let device = device_flow(&issuer, "demo-device", "api/read", Approval::TestApi("alice")).await;
+    let device = device_flow(
+        &issuer,
+        "demo-device",
+        "api/read",
+        Approval::TestApi("alice"),
+    )
+    .await;
     let exchanged = token_exchange(&issuer, "demo-exchange", &web.access_token, None).await;
 
     for (token, trigger) in [
         (&web.access_token, TriggerSource::HostedAuth),
-        (web.id_token.as_ref().expect("an ID token"), TriggerSource::HostedAuth),
+        (
+            web.id_token.as_ref().expect("an ID token"),
+            TriggerSource::HostedAuth,
+        ),
         (&refreshed.access_token, TriggerSource::RefreshTokens),
         (&implicit["access_token"], TriggerSource::HostedAuth),
         (&backend.access_token, TriggerSource::ClientCredentials),
@@ -87,7 +100,10 @@ async fn a_closure_sees_and_changes_the_tokens_of_every_grant() {
     // Attributes as Cognito sends them: all strings.
     assert_eq!(web_event.user_attributes["sub"], ALICE_SUB);
     assert_eq!(web_event.user_attributes["email_verified"], "true");
-    assert_eq!(web_event.user_attributes["cognito:user_status"], "CONFIRMED");
+    assert_eq!(
+        web_event.user_attributes["cognito:user_status"],
+        "CONFIRMED"
+    );
     let machine = events
         .iter()
         .find(|e| e.trigger_source == TriggerSource::ClientCredentials)
@@ -128,15 +144,24 @@ async fn declarative_changes_apply_per_client_and_user_and_suppressing_wins() {
         .await
         .expect("starts");
 
-    let alice = code_flow_with_pkce(&issuer, "demo-web", WEB_CALLBACK, "openid email api/read", ALICE)
-        .await;
+    let alice = code_flow_with_pkce(
+        &issuer,
+        "demo-web",
+        WEB_CALLBACK,
+        "openid email api/read",
+        ALICE,
+    )
+    .await;
     let access = payload(&alice.access_token);
     assert_eq!(access["tenant"], "acme");
     assert_eq!(access["tier"], json!({"name": "gold", "seats": 5}));
     assert_eq!(access["scope"], "openid email api/write");
     assert_eq!(access["cognito:groups"], json!(["auditors"]));
     let id = payload(alice.id_token.as_deref().expect("an ID token"));
-    assert!(id.get("email").is_none(), "suppressed, though also set: {id}");
+    assert!(
+        id.get("email").is_none(),
+        "suppressed, though also set: {id}"
+    );
     assert_eq!(id["cognito:groups"], json!(["auditors"]));
 
     let bob = code_flow_with_pkce(
@@ -154,7 +179,8 @@ async fn declarative_changes_apply_per_client_and_user_and_suppressing_wins() {
     assert_eq!(id["email"], "bob@example.com");
 
     // Another client: none of demo-web's changes.
-    let spa = code_flow_with_pkce(&issuer, "demo-spa", SPA_CALLBACK, "openid api/read", ALICE).await;
+    let spa =
+        code_flow_with_pkce(&issuer, "demo-spa", SPA_CALLBACK, "openid api/read", ALICE).await;
     let access = payload(&spa.access_token);
     assert!(access.get("tenant").is_none());
     assert_eq!(access["scope"], "openid api/read");

@@ -86,7 +86,11 @@ async fn joining_the_key_set_path_onto_the_issuer_origin_fails_as_on_cognito() {
     let origin_jwks = format!("{}/.well-known/jwks.json", issuer.url());
     let (status, _) = get(&origin_jwks).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = get(&format!("{}/.well-known/openid-configuration", issuer.url())).await;
+    let (status, _) = get(&format!(
+        "{}/.well-known/openid-configuration",
+        issuer.url()
+    ))
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let authorizer = Authorizer::builder(Profile::cognito_access())
         .issuer(issuer.issuer())
@@ -345,7 +349,10 @@ async fn prompt_none_without_a_session_is_login_required_at_the_client() {
         .expect_err("nobody is signed in");
     assert_eq!(err.error.as_deref(), Some("login_required"), "{err}");
     // With a session, silently a code.
-    let cookie = issuer.sign_in("alice", "alice-password").await.expect("signed in");
+    let cookie = issuer
+        .sign_in("alice", "alice-password")
+        .await
+        .expect("signed in");
     let tokens = issuer
         .code_flow("demo-web")
         .session(cookie)
@@ -367,7 +374,10 @@ async fn prompt_none_without_a_session_is_login_required_at_the_client() {
 #[tokio::test]
 async fn prompt_login_asks_again_even_with_a_session() {
     let issuer = MockIssuer::demo().start().await.expect("starts");
-    let alice = issuer.sign_in("alice", "alice-password").await.expect("signed in");
+    let alice = issuer
+        .sign_in("alice", "alice-password")
+        .await
+        .expect("signed in");
     // Alice's browser, but bob signs in when asked: the tokens are bob's.
     let tokens = issuer
         .code_flow("demo-web")

@@ -86,7 +86,10 @@ pub(crate) fn user_attributes(
         && let Some(phone) = &user.phone_number
     {
         out.insert("phone_number".into(), json!(phone));
-        out.insert("phone_number_verified".into(), flag(user.phone_number_verified));
+        out.insert(
+            "phone_number_verified".into(),
+            flag(user.phone_number_verified),
+        );
     }
     if has("profile") {
         for (name, value) in &user.attributes {

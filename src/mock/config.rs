@@ -357,8 +357,7 @@ pub(crate) fn issuer_path(issuer: &str) -> Result<String, String> {
         !s.is_empty()
             && s != "."
             && s != ".."
-            && s
-                .bytes()
+            && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
     };
     if !segments.iter().all(|s| unreserved(s)) {

@@ -85,7 +85,12 @@ fn lifetimes(lifetimes: &Lifetimes) -> Result<(), String> {
         ACCESS_AND_ID,
         "5 minutes to 1 day",
     )?;
-    within("id_token", lifetimes.id_token, ACCESS_AND_ID, "5 minutes to 1 day")?;
+    within(
+        "id_token",
+        lifetimes.id_token,
+        ACCESS_AND_ID,
+        "5 minutes to 1 day",
+    )?;
     within(
         "refresh_token",
         lifetimes.refresh_token,
@@ -110,8 +115,9 @@ fn lifetimes(lifetimes: &Lifetimes) -> Result<(), String> {
 fn resource_server(server: &ResourceServer) -> Result<(), String> {
     let printable = |s: &str, extra: &[u8]| {
         !s.is_empty()
-            && s.bytes()
-                .all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\' && !extra.contains(&b))
+            && s.bytes().all(|b| {
+                (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\' && !extra.contains(&b)
+            })
     };
     required("identifier", &server.identifier)?;
     if !printable(&server.identifier, &[]) {
@@ -158,7 +164,9 @@ fn client(client: &Client, custom: &HashSet<String>) -> Result<(), String> {
     }
     for scope in &client.scopes {
         if !is_scope_token(scope) {
-            return Err(format!("scope `{scope}` has characters a scope cannot have"));
+            return Err(format!(
+                "scope `{scope}` has characters a scope cannot have"
+            ));
         }
         if !RESERVED.contains(&scope.as_str()) && !custom.contains(scope) {
             return Err(format!(

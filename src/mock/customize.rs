@@ -201,7 +201,10 @@ impl TokenChanges {
                 ));
             }
         }
-        if let Some(name) = access.iter().find(|n| ACCESS_PROTECTED.contains(&n.as_str())) {
+        if let Some(name) = access
+            .iter()
+            .find(|n| ACCESS_PROTECTED.contains(&n.as_str()))
+        {
             return Err(match name.as_str() {
                 "scope" => "`scope` changes through `scopes_to_add` and `scopes_to_suppress`, \
                             not as a claim"
@@ -506,8 +509,6 @@ mod tests {
         assert_eq!(parsed.client_id.as_deref(), Some("web"));
         assert_eq!(parsed.changes.access_token.scopes_to_add, ["api/write"]);
         assert_eq!(parsed.changes.groups_to_override, Some(vec![]));
-        assert!(
-            serde_json::from_value::<TokenCustomization>(json!({"changes": {}})).is_err()
-        );
+        assert!(serde_json::from_value::<TokenCustomization>(json!({"changes": {}})).is_err());
     }
 }

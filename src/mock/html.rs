@@ -137,7 +137,10 @@ mod tests {
             hidden_inputs(&page),
             [
                 ("csrf".to_owned(), "a&b\"c".to_owned()),
-                ("redirect_uri".to_owned(), "https://a/cb?x=1&y=<2>".to_owned())
+                (
+                    "redirect_uri".to_owned(),
+                    "https://a/cb?x=1&y=<2>".to_owned()
+                )
             ]
         );
         assert_eq!(text_of(&page), "Incorrect <user> name.");

@@ -93,7 +93,9 @@ impl State {
         let mut attributes = BTreeMap::new();
         if let Some(user) = &issue.user {
             for (name, value) in user_attributes(user, None, Verified::Strings) {
-                let text = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
+                let text = value
+                    .as_str()
+                    .map_or_else(|| value.to_string(), str::to_owned);
                 attributes.insert(name, text);
             }
             attributes.insert("cognito:user_status".into(), "CONFIRMED".into());
@@ -103,7 +105,11 @@ impl State {
             client_id: issue.client_id.clone(),
             username: username.map(str::to_owned),
             user_attributes: attributes,
-            groups: issue.user.as_ref().map(|u| u.groups.clone()).unwrap_or_default(),
+            groups: issue
+                .user
+                .as_ref()
+                .map(|u| u.groups.clone())
+                .unwrap_or_default(),
             scopes: issue.scopes.clone(),
         };
         for customize in &self.customizers.0 {

@@ -38,13 +38,15 @@ impl MockConfig {
                 .find(|u| self.same_name(&u.username, name));
         }
         self.users.iter().find(|u| {
-            self.username_attributes.iter().any(|attribute| match attribute {
-                UsernameAttribute::Email => u
-                    .email
-                    .as_deref()
-                    .is_some_and(|email| email.to_lowercase() == name.to_lowercase()),
-                UsernameAttribute::PhoneNumber => u.phone_number.as_deref() == Some(name),
-            })
+            self.username_attributes
+                .iter()
+                .any(|attribute| match attribute {
+                    UsernameAttribute::Email => u
+                        .email
+                        .as_deref()
+                        .is_some_and(|email| email.to_lowercase() == name.to_lowercase()),
+                    UsernameAttribute::PhoneNumber => u.phone_number.as_deref() == Some(name),
+                })
         })
     }
 

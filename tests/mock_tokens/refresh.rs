@@ -86,7 +86,13 @@ async fn scope_is_ignored_as_cognito_ignores_it() {
     let rt = sign_in(&fx, "web", "alice", &["openid", "email", "api/read"]);
     // Narrower, wider, unknown or malformed: Cognito documents `scope` for client credentials
     // only, and a refresh answers the original scopes whatever is asked.
-    for scope in ["api/read", "api/write", "openid api/write", "no/such", "\"bad\""] {
+    for scope in [
+        "api/read",
+        "api/write",
+        "openid api/write",
+        "no/such",
+        "\"bad\"",
+    ] {
         let reply = post_form(
             &fx.issuer.token_endpoint(),
             Auth::Basic("web", "web-secret"),

@@ -29,11 +29,11 @@ use serde_json::Map;
 
 use crate::mock::claims::expiry;
 use crate::mock::config::{Client, Grant};
+use crate::mock::customize::TriggerSource;
 use crate::mock::error::OAuthError;
 use crate::mock::form::Params;
 use crate::mock::html::error_page;
 use crate::mock::keys::new_id;
-use crate::mock::customize::TriggerSource;
 use crate::mock::mint::Issue;
 use crate::mock::redirect::{self, Mode};
 use crate::mock::store::{CodeRecord, Session};
@@ -199,9 +199,7 @@ pub(crate) async fn authorize(
         Ok(valid) => valid,
         Err(err) => return redirect::error_to_client(&redirect_uri, mode_guess, state, &err),
     };
-    let session = shared
-        .session(&headers)
-        .filter(|_| prompt != Prompt::Login);
+    let session = shared.session(&headers).filter(|_| prompt != Prompt::Login);
     let Some(session) = session else {
         if prompt == Prompt::None {
             let err = OAuthError::new(

@@ -192,7 +192,10 @@ pub(crate) async fn submit(
         Destination::Nowhere => html::page(
             StatusCode::OK,
             "Signed in",
-            &format!("<p id=\"signed-in\">Signed in as {}.</p>", escape(&signed_in)),
+            &format!(
+                "<p id=\"signed-in\">Signed in as {}.</p>",
+                escape(&signed_in)
+            ),
         ),
     };
     match HeaderValue::from_str(&cookie) {

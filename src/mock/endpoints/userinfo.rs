@@ -60,7 +60,6 @@ impl BearerError {
             description: description.into(),
         }
     }
-
 }
 
 /// A quoted-string value: no quotes, backslashes or control characters.

@@ -180,7 +180,10 @@ fn target(state: &State, params: &Params) -> Result<Option<String>, OAuthError> 
         Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
             "invalid_target",
-            format!("`{}` is not a resource server of this pool", sanitize(named)),
+            format!(
+                "`{}` is not a resource server of this pool",
+                sanitize(named)
+            ),
         ))
     }
 }
@@ -293,7 +296,8 @@ pub(crate) async fn exchange(
         }
         _ => {}
     }
-    let issued_token_type = token_type(params, "requested_token_type")?.unwrap_or(ACCESS_TOKEN_TYPE);
+    let issued_token_type =
+        token_type(params, "requested_token_type")?.unwrap_or(ACCESS_TOKEN_TYPE);
     let target = target(&shared.state(), params)?;
     // A scope this client may never have fails before any token is checked or key fetched.
     if let Some(asked) = params.get("scope") {

@@ -21,9 +21,9 @@ use serde_json::{Map, Value};
 
 use crate::mock::Shared;
 use crate::mock::config::Client;
+use crate::mock::customize::TriggerSource;
 use crate::mock::error::OAuthError;
 use crate::mock::form::Params;
-use crate::mock::customize::TriggerSource;
 use crate::mock::mint::Issue;
 use crate::mock::store::RefreshRecord;
 

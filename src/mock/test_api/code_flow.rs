@@ -294,12 +294,13 @@ impl CodeFlow<'_> {
                 .ok_or_else(|| {
                     FlowError::new("authorize", format!("no client `{}`", self.client_id))
                 })?;
-            let redirect_uri = match self.redirect_uri.clone() {
-                Some(uri) => uri,
-                None => client.redirect_uris.first().cloned().ok_or_else(|| {
-                    FlowError::new("authorize", "the client has no redirect URI")
-                })?,
-            };
+            let redirect_uri =
+                match self.redirect_uri.clone() {
+                    Some(uri) => uri,
+                    None => client.redirect_uris.first().cloned().ok_or_else(|| {
+                        FlowError::new("authorize", "the client has no redirect URI")
+                    })?,
+                };
             (redirect_uri, client.secret.clone())
         };
         let http = client("authorize")?;

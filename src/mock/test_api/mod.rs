@@ -80,9 +80,7 @@ impl Shared {
 
     pub(crate) fn add_trusted_issuer(&self, issuer: TrustedIssuer) -> Result<(), ApiError> {
         self.change_config(|config| {
-            config
-                .trusted_issuers
-                .retain(|t| t.issuer != issuer.issuer);
+            config.trusted_issuers.retain(|t| t.issuer != issuer.issuer);
             config.trusted_issuers.push(issuer);
         })
     }

@@ -5,8 +5,8 @@ use serde_json::Map;
 
 use crate::error::Error;
 use crate::mock::MockIssuer;
-use crate::mock::error::ApiError;
 use crate::mock::customize::TriggerSource;
+use crate::mock::error::ApiError;
 use crate::mock::mint::Issue;
 
 impl MockIssuer {
