@@ -189,7 +189,8 @@ async fn declarative_changes_apply_per_client_and_user_and_suppressing_wins() {
         .authorizer(tokengate::Profile::cognito_access())
         .expect("builder")
         .client_id("demo-web")
-        .build();
+        .build()
+        .expect("valid authorizer settings");
     let claims = authorizer
         .authorize::<()>(&alice.access_token)
         .await

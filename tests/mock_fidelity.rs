@@ -71,7 +71,8 @@ async fn tokengate_discovery_finds_the_keys_from_the_issuer_alone() {
         .issuer(issuer.issuer())
         .remote_jwks(RemoteJwks::discover(issuer.issuer()).expect("an issuer URL"))
         .client_id("demo-backend")
-        .build();
+        .build()
+        .expect("valid authorizer settings");
     let claims = authorizer
         .authorize::<()>(&backend_token(&issuer))
         .await
@@ -100,7 +101,8 @@ async fn joining_the_key_set_path_onto_the_issuer_origin_fails_as_on_cognito() {
                 .timeout(Duration::from_secs(5)),
         )
         .client_id("demo-backend")
-        .build();
+        .build()
+        .expect("valid authorizer settings");
     let err = authorizer
         .authorize::<()>(&backend_token(&issuer))
         .await
@@ -130,6 +132,7 @@ async fn an_advertised_issuer_moves_discovery_and_keys_under_its_path() {
         .expect("a builder")
         .client_id("demo-backend")
         .build()
+        .expect("valid authorizer settings")
         .authorize::<()>(&backend_token(&issuer))
         .await
         .expect("valid");
