@@ -29,9 +29,9 @@ mod admin_guard;
 mod claims;
 mod client_auth;
 mod config;
-mod dpop_client;
 mod config_rules;
 mod customize;
+mod dpop_client;
 mod endpoints;
 mod error;
 mod forgery;
@@ -60,8 +60,6 @@ use tokio::sync::oneshot;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, ErrorKind};
 
-pub use config::{Client, Grant, Lifetimes, MockConfig, ResourceServer, TrustedIssuer, User};
-pub use dpop_client::{DpopClient, HostileProof};
 pub use config::{
     Client, DEFAULT_POOL_ID, Grant, Lifetimes, MockConfig, ResourceServer, TrustedIssuer, User,
 };
@@ -69,6 +67,7 @@ pub use customize::{
     ACCESS_PROTECTED, AccessTokenChanges, IdTokenChanges, PROTECTED, TokenChanges,
     TokenCustomization, TokenEvent, TriggerSource,
 };
+pub use dpop_client::{DpopClient, HostileProof};
 pub use forgery::Forgery;
 pub use keys::KeyUse;
 pub use store::{JwksFault, RecordedRequest, StoreSize};
