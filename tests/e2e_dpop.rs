@@ -144,10 +144,7 @@ async fn a_client_gets_a_dpop_bound_token_from_the_mock_and_calls_the_api_with_p
     );
     // The mock says it takes DPoP, and with which algorithms.
     let discovery: Value = http()
-        .get(format!(
-            "{}/.well-known/openid-configuration",
-            fx.mock.url()
-        ))
+        .get(fx.mock.discovery_url())
         .send()
         .await
         .expect("discovery")
