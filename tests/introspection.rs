@@ -5,10 +5,12 @@
 //! opaque tokens together.
 #![cfg(feature = "mock")]
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::get;
+use axum::response::Redirect;
+use axum::routing::{get, post};
 use reqwest::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use serde_json::Value;
 use tokengate::mock::MockIssuer;
@@ -326,5 +328,92 @@ async fn layer_takes_jwts_and_opaque_tokens_together() {
         .expect("seconds");
     assert!(retry >= 1);
     assert_eq!(call(access).await.expect("GET").status(), 200);
+    server.abort();
+}
+
+/// The mock's introspection endpoint under a name that is not loopback, `sso.test`, which the
+/// returned client settings resolve to the mock's address.
+fn under_a_remote_name(issuer: &MockIssuer) -> (String, reqwest::ClientBuilder) {
+    let url = reqwest::Url::parse(&issuer.introspection_endpoint()).expect("URL");
+    let ip = url
+        .host_str()
+        .expect("host")
+        .parse()
+        .expect("an IP address");
+    let addr = SocketAddr::new(ip, url.port().expect("port"));
+    let remote = format!("http://sso.test:{}{}", addr.port(), url.path());
+    (remote, reqwest::Client::builder().resolve("sso.test", addr))
+}
+
+#[tokio::test]
+async fn plain_http_beyond_loopback_is_never_contacted_unless_allowed() {
+    let issuer = MockIssuer::demo().start().await.expect("mock");
+    let (access, _) = signed_in(&issuer).await;
+    let auth = || ClientAuth::basic("demo-backend", "demo-backend-secret");
+
+    let (url, client) = under_a_remote_name(&issuer);
+    let strict = introspecting(
+        &issuer,
+        Introspection::new(&url, auth())
+            .expect("URL")
+            .http_client(client),
+    );
+    let err = strict
+        .authorize::<()>(&access)
+        .await
+        .expect_err("http:// beyond loopback");
+    assert_eq!(err.kind(), AuthErrorKind::IntrospectionUnavailable);
+    assert_eq!(err.status(), 503);
+    assert_eq!(issuer.request_count(INTROSPECT), 0, "token sent in clear");
+
+    let (url, client) = under_a_remote_name(&issuer);
+    let opted_out = introspecting(
+        &issuer,
+        Introspection::new(&url, auth())
+            .expect("URL")
+            .http_client(client)
+            .allow_insecure_http(),
+    );
+    let claims = opted_out.authorize::<()>(&access).await.expect("active");
+    assert_eq!(claims.username(), Some("alice"));
+    assert_eq!(issuer.request_count(INTROSPECT), 1);
+}
+
+#[tokio::test]
+async fn a_redirect_is_never_followed_even_with_the_callers_client_settings() {
+    let issuer = MockIssuer::demo().start().await.expect("mock");
+    let (access, _) = signed_in(&issuer).await;
+    // An endpoint that answers 307 (which keeps the method and the body: the token and, with
+    // client_secret_post, the secret) towards the mock's real endpoint.
+    let target = issuer.introspection_endpoint();
+    let app = Router::new().route(
+        "/introspect",
+        post(move || async move { Redirect::temporary(&target) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/introspect", listener.local_addr().expect("addr"));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let authorizer = introspecting(
+        &issuer,
+        Introspection::new(
+            &url,
+            ClientAuth::post("demo-backend", "demo-backend-secret"),
+        )
+        .expect("URL")
+        // Default settings follow up to ten redirects.
+        .http_client(reqwest::Client::builder()),
+    );
+    let err = authorizer
+        .authorize::<()>(&access)
+        .await
+        .expect_err("redirected");
+    assert_eq!(err.kind(), AuthErrorKind::IntrospectionUnavailable);
+    assert_eq!(
+        issuer.request_count(INTROSPECT),
+        0,
+        "the token and the secret followed the redirect"
+    );
     server.abort();
 }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, ErrorKind};
 use crate::introspect::Introspection;
-use crate::jwks::{FetchLimits, default_client, fetch_json, metadata_urls};
+use crate::jwks::{FetchLimits, default_client, fetch_json, metadata_urls, transport_allowed};
 
 /// Where the endpoint comes from: configured, or the issuer's metadata.
 #[derive(Clone, Debug)]
@@ -26,19 +26,38 @@ struct Metadata {
     introspection_endpoint: Option<String>,
 }
 
-/// The HTTP client: the one given, or tokengate's (connect timeout, no redirects).
-pub(crate) fn client(config: &Introspection) -> Client {
+/// The HTTP client: built from the caller's settings or tokengate's (connect timeout); never
+/// one that follows redirects.
+pub(crate) fn client(config: &Introspection) -> Result<Client, String> {
     match &config.client {
-        Some(client) => client.clone(),
-        // Building the default client only fails when TLS cannot be set up at all; a plain
-        // client still never gets an answer from elsewhere: redirects are refused below.
-        None => default_client(config.connect_timeout).unwrap_or_else(|_| Client::new()),
+        Some(built) => built.clone(),
+        None => default_client(config.connect_timeout).map_err(|err| err.to_string()),
+    }
+}
+
+/// Refuses plain HTTP beyond loopback unless the caller gave up transport security.
+fn allowed(config: &Introspection, url: &Url) -> Result<(), Error> {
+    if transport_allowed(url, config.allow_insecure_http) {
+        return Ok(());
+    }
+    Err(Error::new(ErrorKind::InvalidUrl {
+        url: url.to_string(),
+        reason: "http:// is allowed only for loopback hosts; use https, or call \
+                 `Introspection::allow_insecure_http()` to give up transport security",
+    }))
+}
+
+/// Whether the configured endpoint, or the issuer whose metadata names it, may be contacted.
+pub(crate) fn check_transport(config: &Introspection) -> Result<(), Error> {
+    match &config.endpoint {
+        Endpoint::Given(url) | Endpoint::Discover { url, .. } => allowed(config, url),
     }
 }
 
 /// The endpoint: configured, or read from the issuer's metadata, which must name exactly
 /// this issuer; HTTPS unless the issuer itself is HTTP.
 pub(crate) async fn resolve(config: &Introspection, client: &Client) -> Result<Url, Error> {
+    check_transport(config)?;
     let (issuer, issuer_url) = match &config.endpoint {
         Endpoint::Given(url) => return Ok(url.clone()),
         Endpoint::Discover { issuer, url } => (issuer, url),
@@ -80,11 +99,10 @@ pub(crate) async fn resolve(config: &Introspection, client: &Client) -> Result<U
             .ok_or_else(|| invalid("no `introspection_endpoint`"))?;
         let endpoint =
             Url::parse(&endpoint).map_err(|_| invalid("bad `introspection_endpoint`"))?;
-        let secure = endpoint.scheme() == "https"
-            || (endpoint.scheme() == "http" && issuer_url.scheme() == "http");
-        if !secure {
-            return Err(invalid("`introspection_endpoint` is not HTTPS"));
+        if !matches!(endpoint.scheme(), "https" | "http") {
+            return Err(invalid("`introspection_endpoint` is not an http(s) URL"));
         }
+        allowed(config, &endpoint)?;
         return Ok(endpoint);
     }
     Err(last.unwrap_or_else(|| {

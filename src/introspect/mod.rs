@@ -109,7 +109,8 @@ pub struct Introspection {
     max_body_bytes: usize,
     max_entries: u64,
     retry_after: Duration,
-    client: Option<reqwest::Client>,
+    allow_insecure_http: bool,
+    client: Option<Result<reqwest::Client, String>>,
 }
 
 impl fmt::Debug for Introspection {
@@ -121,6 +122,7 @@ impl fmt::Debug for Introspection {
             .field("negative_ttl", &self.negative_ttl)
             .field("timeout", &self.timeout)
             .field("max_entries", &self.max_entries)
+            .field("allow_insecure_http", &self.allow_insecure_http)
             .finish_non_exhaustive()
     }
 }
@@ -164,6 +166,7 @@ impl Introspection {
             max_body_bytes: 64 * 1024,
             max_entries: 10_000,
             retry_after: Duration::from_secs(5),
+            allow_insecure_http: false,
             client: None,
         }
     }
@@ -219,14 +222,51 @@ impl Introspection {
         self
     }
 
-    /// Your own HTTP client (timeouts are still applied per request; redirects are refused).
+    /// Sends tokens and client credentials over plain `http://` to any host. Gives up
+    /// transport security: anyone on the network path reads every token and the client
+    /// secret, and can answer `active: true` for tokens of their own. Without it, `http://`
+    /// is used only for loopback hosts (`localhost`, 127.0.0.0/8, `::1`), for local tests;
+    /// an `http://` endpoint (or issuer, with [`Introspection::discover`]) elsewhere is
+    /// never contacted: opaque tokens get 503 and the reason is logged.
     #[must_use]
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.client = Some(client);
+    pub fn allow_insecure_http(mut self) -> Self {
+        self.allow_insecure_http = true;
+        self
+    }
+
+    /// Your own HTTP client settings (proxies, root certificates). tokengate builds the
+    /// client itself after turning redirects off, so the token and the client's credentials
+    /// never follow a redirect, whatever the builder said; the timeout of
+    /// [`Introspection::timeout`] still applies per request, and
+    /// [`Introspection::connect_timeout`] is then ignored.
+    ///
+    /// ```
+    /// use tokengate::{ClientAuth, Introspection};
+    ///
+    /// let introspection = Introspection::new(
+    ///     "https://sso.example.com/introspect",
+    ///     ClientAuth::basic("orders-api", "secret"),
+    /// )?
+    /// .http_client(reqwest::Client::builder().user_agent("orders-api"));
+    /// # let _ = introspection;
+    /// # Ok::<(), tokengate::Error>(())
+    /// ```
+    ///
+    /// A builder that cannot be built makes every introspection fail (503, logged).
+    #[must_use]
+    pub fn http_client(mut self, builder: reqwest::ClientBuilder) -> Self {
+        let built = builder
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"));
+        self.client = Some(built);
         self
     }
 
     pub(crate) fn into_introspector(self, clock: Arc<dyn Clock>) -> Introspector {
+        if let Err(err) = client::check_transport(&self) {
+            tracing::error!(target: "tokengate", error = %err, "introspection will not be used");
+        }
         let cache = Cache::builder()
             .max_capacity(self.max_entries)
             .expire_after(AnswerExpiry)
@@ -308,7 +348,7 @@ impl Expiry<Arc<str>, Answer> for AnswerExpiry {
 /// An [`Introspection`] at work: its client, its cache, its counters.
 pub(crate) struct Introspector {
     config: Introspection,
-    client: reqwest::Client,
+    client: Result<reqwest::Client, String>,
     endpoint: tokio::sync::OnceCell<Url>,
     cache: Cache<Arc<str>, Answer>,
     clock: Arc<dyn Clock>,
@@ -395,16 +435,20 @@ impl Introspector {
 
     /// Asks the issuer, then applies the policy to its answer.
     async fn introspect(&self, token: &str, policy: &Policy) -> Result<Answer, AuthError> {
+        let http = self.client.as_ref().map_err(|err| {
+            tracing::error!(target: "tokengate", error = %err, "introspection has no HTTP client");
+            self.unavailable()
+        })?;
         let endpoint = self
             .endpoint
-            .get_or_try_init(|| client::resolve(&self.config, &self.client))
+            .get_or_try_init(|| client::resolve(&self.config, http))
             .await
             .map_err(|err| {
                 tracing::warn!(target: "tokengate", error = %err, "introspection endpoint not found");
                 self.unavailable()
             })?;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
-        let body = client::post(&self.config, &self.client, endpoint, token)
+        let body = client::post(&self.config, http, endpoint, token)
             .await
             .map_err(|err| {
                 tracing::warn!(target: "tokengate", error = %err, "introspection failed");

@@ -18,4 +18,4 @@ pub use jwk::VerifyingKey;
 pub(crate) use key_cache::{KeyCache, Lookup};
 pub use key_set::{KeySet, SkippedKey};
 pub use remote::RemoteJwks;
-pub(crate) use remote::parse_url;
+pub(crate) use remote::{parse_url, transport_allowed};
