@@ -948,7 +948,8 @@ impl<I, A, K> AuthorizerBuilder<I, A, K> {
     /// Accepts the issuer of each of these tenants (Entra ID with several tenants): `issuer`
     /// must be set to a template holding `{tenantid}` (as Entra's multi-tenant metadata writes
     /// it, `https://login.microsoftonline.com/{tenantid}/v2.0`); a token's `iss` must be that
-    /// template filled with the token's own `tid`, which must be one of `tenants`.
+    /// template filled with the token's own `tid`, which must be one of `tenants`. With an
+    /// exact issuer, or the issuer check skipped, the token's `tid` must still be one of them.
     ///
     /// ```
     /// use tokengate::{Authorizer, KeySet, Profile};

@@ -5,7 +5,12 @@
 //! opaque tokens together.
 #![cfg(feature = "mock")]
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use axum::Router;
@@ -15,7 +20,8 @@ use reqwest::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use serde_json::Value;
 use tokengate::mock::MockIssuer;
 use tokengate::{
-    AuthErrorKind, Authorizer, ClientAuth, Introspection, JwtAuthLayer, Profile, RemoteJwks,
+    AuthErrorKind, Authorizer, ClientAuth, Introspection, JwtAuthLayer, ManualClock, Profile,
+    RemoteJwks,
 };
 
 const INTROSPECT: &str = "/oauth2/introspect";
@@ -416,4 +422,213 @@ async fn a_redirect_is_never_followed_even_with_the_callers_client_settings() {
         "the token and the secret followed the redirect"
     );
     server.abort();
+}
+
+/// An introspection endpoint of the test's own: answers `answer(now)` after `delay`, and
+/// counts the requests it received.
+struct Endpoint {
+    url: String,
+    requests: Arc<AtomicUsize>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Endpoint {
+    async fn start(delay: Duration, answer: Value) -> Self {
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&requests);
+        let app = Router::new().route(
+            "/introspect",
+            post(move || {
+                let (answer, counted) = (answer.clone(), Arc::clone(&counted));
+                async move {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(delay).await;
+                    axum::Json(answer)
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/introspect", listener.local_addr().expect("addr"));
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        Self {
+            url,
+            requests,
+            server,
+        }
+    }
+
+    fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+
+    fn introspection(&self) -> Introspection {
+        Introspection::new(&self.url, ClientAuth::basic("api", "api-secret")).expect("URL")
+    }
+}
+
+impl Drop for Endpoint {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+const ISSUER: &str = "https://issuer.example";
+
+/// An active answer for `ISSUER`'s client `app`, expiring at `exp`.
+fn active(exp: u64) -> Value {
+    serde_json::json!({
+        "active": true, "iss": ISSUER, "client_id": "app", "sub": "u-1",
+        "token_use": "access", "scope": "read", "exp": exp,
+    })
+}
+
+fn generic(
+    introspection: Introspection,
+) -> tokengate::AuthorizerBuilder<
+    tokengate::builder::IssuerSet,
+    tokengate::builder::AudienceSet,
+    tokengate::builder::IntrospectionOnly,
+> {
+    Authorizer::builder(Profile::generic())
+        .issuer(ISSUER)
+        .client_id("app")
+        .introspection(introspection)
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+}
+
+#[tokio::test]
+async fn an_answer_is_trusted_until_the_tokens_exp_when_that_comes_first() {
+    let now = unix_now();
+    let endpoint = Endpoint::start(Duration::ZERO, active(now + 5)).await;
+    let clock = ManualClock::new(now);
+    let authorizer = generic(
+        endpoint
+            .introspection()
+            .positive_ttl(Duration::from_secs(60)),
+    )
+    .clock(clock.clone())
+    .leeway(Duration::ZERO)
+    .build();
+    authorizer
+        .authorize::<()>("opaque-1")
+        .await
+        .expect("active");
+    authorizer
+        .authorize::<()>("opaque-1")
+        .await
+        .expect("cached");
+    assert_eq!(endpoint.requests(), 1);
+    clock.advance(6);
+    let err = authorizer
+        .authorize::<()>("opaque-1")
+        .await
+        .expect_err("past exp");
+    assert_eq!(err.kind(), AuthErrorKind::Expired);
+    assert_eq!(endpoint.requests(), 2, "the cached answer outlived exp");
+}
+
+#[tokio::test]
+async fn a_dpop_token_type_without_a_key_binding_is_refused() {
+    let mut answer = active(unix_now() + 600);
+    answer["token_type"] = "DPoP".into();
+    let endpoint = Endpoint::start(Duration::ZERO, answer.clone()).await;
+    let err = generic(endpoint.introspection())
+        .build()
+        .authorize::<()>("opaque-dpop")
+        .await
+        .expect_err("DPoP without cnf.jkt");
+    assert_eq!(err.kind(), AuthErrorKind::MalformedClaim);
+
+    answer["cnf"] = serde_json::json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"});
+    let bound = Endpoint::start(Duration::ZERO, answer).await;
+    let claims = generic(bound.introspection())
+        .build()
+        .authorize::<()>("opaque-dpop")
+        .await
+        .expect("a DPoP-bound access token");
+    assert_eq!(
+        claims.dpop_jkt(),
+        Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I")
+    );
+}
+
+#[tokio::test]
+async fn a_flood_of_made_up_tokens_costs_the_issuer_at_most_max_in_flight_requests() {
+    let endpoint = Endpoint::start(Duration::from_secs(3), active(unix_now() + 600)).await;
+    let authorizer = generic(endpoint.introspection().max_in_flight(2)).build();
+    let slow: Vec<_> = (0..2)
+        .map(|i| {
+            let authorizer = authorizer.clone();
+            tokio::spawn(async move { authorizer.authorize::<()>(&format!("slow-{i}")).await })
+        })
+        .collect();
+    while endpoint.requests() < 2 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let started = std::time::Instant::now();
+    for i in 0..50 {
+        let err = authorizer
+            .authorize::<()>(&format!("flood-{i}"))
+            .await
+            .expect_err("no room");
+        assert_eq!(err.kind(), AuthErrorKind::IntrospectionUnavailable);
+        assert_eq!(err.status(), 503);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "refusals waited"
+    );
+    assert_eq!(endpoint.requests(), 2);
+    for task in slow {
+        task.await.expect("task").expect("active once answered");
+    }
+    // Room again once they are answered.
+    authorizer.authorize::<()>("later").await.expect("active");
+    assert_eq!(endpoint.requests(), 3);
+}
+
+/// Drives a future on this thread with no tokio runtime at all, as
+/// `futures::executor::block_on` does.
+fn block_on_without_tokio<F: Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(output) => return output,
+            Poll::Pending => std::thread::park_timeout(Duration::from_millis(10)),
+        }
+    }
+}
+
+#[test]
+fn outside_tokio_an_opaque_token_is_unavailable_not_a_panic() {
+    let authorizer = Authorizer::builder(Profile::generic())
+        .issuer(ISSUER)
+        .client_id("app")
+        .introspection(
+            Introspection::new(
+                "http://127.0.0.1:9/introspect",
+                ClientAuth::basic("api", "api-secret"),
+            )
+            .expect("URL"),
+        )
+        .build();
+    let err =
+        block_on_without_tokio(authorizer.authorize::<()>("opaque-1")).expect_err("no runtime");
+    assert_eq!(err.kind(), AuthErrorKind::IntrospectionUnavailable);
 }

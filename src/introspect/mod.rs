@@ -107,7 +107,8 @@ pub struct Introspection {
     connect_timeout: Duration,
     timeout: Duration,
     max_body_bytes: usize,
-    max_entries: u64,
+    max_cache_bytes: u64,
+    max_in_flight: usize,
     retry_after: Duration,
     allow_insecure_http: bool,
     client: Option<Result<reqwest::Client, String>>,
@@ -121,7 +122,8 @@ impl fmt::Debug for Introspection {
             .field("positive_ttl", &self.positive_ttl)
             .field("negative_ttl", &self.negative_ttl)
             .field("timeout", &self.timeout)
-            .field("max_entries", &self.max_entries)
+            .field("max_cache_bytes", &self.max_cache_bytes)
+            .field("max_in_flight", &self.max_in_flight)
             .field("allow_insecure_http", &self.allow_insecure_http)
             .finish_non_exhaustive()
     }
@@ -164,7 +166,8 @@ impl Introspection {
             connect_timeout: Duration::from_secs(2),
             timeout: Duration::from_secs(5),
             max_body_bytes: 64 * 1024,
-            max_entries: 10_000,
+            max_cache_bytes: 16 * 1024 * 1024,
+            max_in_flight: 64,
             retry_after: Duration::from_secs(5),
             allow_insecure_http: false,
             client: None,
@@ -208,10 +211,21 @@ impl Introspection {
         self
     }
 
-    /// How many answers are cached. Defaults to 10,000.
+    /// The memory the answer cache may hold, counted as each token's and answer's bytes plus
+    /// a fixed overhead per entry. Defaults to 16 MiB.
     #[must_use]
-    pub fn max_entries(mut self, entries: u64) -> Self {
-        self.max_entries = entries;
+    pub fn max_cache_bytes(mut self, bytes: u64) -> Self {
+        self.max_cache_bytes = bytes;
+        self
+    }
+
+    /// How many introspection requests may be under way at once; beyond that, a token that
+    /// is not cached gets 503 with `Retry-After` at once instead of another request to the
+    /// issuer. Bounds what a flood of made-up tokens costs the issuer (and the service's rate
+    /// limit there). Defaults to 64.
+    #[must_use]
+    pub fn max_in_flight(mut self, requests: usize) -> Self {
+        self.max_in_flight = requests;
         self
     }
 
@@ -268,11 +282,16 @@ impl Introspection {
             tracing::error!(target: "tokengate", error = %err, "introspection will not be used");
         }
         let cache = Cache::builder()
-            .max_capacity(self.max_entries)
+            .max_capacity(self.max_cache_bytes)
+            .weigher(|token: &Arc<str>, answer: &Answer| {
+                let bytes = ENTRY_OVERHEAD + token.len() + answer.body_len();
+                u32::try_from(bytes).unwrap_or(u32::MAX)
+            })
             .expire_after(AnswerExpiry)
             .build();
         Introspector {
             client: client::client(&self),
+            in_flight: tokio::sync::Semaphore::new(self.max_in_flight),
             config: self,
             endpoint: tokio::sync::OnceCell::new(),
             cache,
@@ -317,7 +336,17 @@ enum Answer {
     },
 }
 
+/// What an answer costs beyond its token and body: the entry, its claims and moka's own.
+const ENTRY_OVERHEAD: usize = 512;
+
 impl Answer {
+    fn body_len(&self) -> usize {
+        match self {
+            Self::Active { body, .. } => body.len(),
+            Self::Refused { .. } => 0,
+        }
+    }
+
     fn until_ms(&self) -> u64 {
         match self {
             Self::Active { until_ms, .. } | Self::Refused { until_ms, .. } => *until_ms,
@@ -352,6 +381,7 @@ pub(crate) struct Introspector {
     endpoint: tokio::sync::OnceCell<Url>,
     cache: Cache<Arc<str>, Answer>,
     clock: Arc<dyn Clock>,
+    in_flight: tokio::sync::Semaphore,
     stats: Counters,
 }
 
@@ -435,10 +465,19 @@ impl Introspector {
 
     /// Asks the issuer, then applies the policy to its answer.
     async fn introspect(&self, token: &str, policy: &Policy) -> Result<Answer, AuthError> {
+        // reqwest's timeouts need tokio's timer: outside a runtime, no request (and no panic).
+        if tokio::runtime::Handle::try_current().is_err() {
+            tracing::warn!(target: "tokengate", "introspection needs a tokio runtime");
+            return Err(self.unavailable());
+        }
         let http = self.client.as_ref().map_err(|err| {
             tracing::error!(target: "tokengate", error = %err, "introspection has no HTTP client");
             self.unavailable()
         })?;
+        let Ok(_permit) = self.in_flight.try_acquire() else {
+            tracing::warn!(target: "tokengate", "too many introspections under way");
+            return Err(self.unavailable());
+        };
         let endpoint = self
             .endpoint
             .get_or_try_init(|| client::resolve(&self.config, http))
@@ -473,12 +512,17 @@ impl Introspector {
         if status.active != Some(true) {
             return Ok(negative(AuthError::new(AuthErrorKind::InactiveToken)));
         }
-        // A refresh token (or any other kind) is not an access token.
+        // A refresh token (or any other kind) is not an access token; a DPoP-bound one
+        // (RFC 9449 §6.2) is, its binding read from `cnf.jkt` as a JWT's.
+        let mut dpop_typed = false;
         if let Some(token_type) = status.token_type {
-            let bearer = serde_json::from_str::<&str>(token_type.get()).is_ok_and(|t| {
-                t.eq_ignore_ascii_case("bearer") || t.eq_ignore_ascii_case("access_token")
-            });
-            if !bearer {
+            let kind = serde_json::from_str::<&str>(token_type.get()).ok();
+            dpop_typed = kind.is_some_and(|t| t.eq_ignore_ascii_case("dpop"));
+            let access = dpop_typed
+                || kind.is_some_and(|t| {
+                    t.eq_ignore_ascii_case("bearer") || t.eq_ignore_ascii_case("access_token")
+                });
+            if !access {
                 return Ok(negative(AuthError::claim(
                     AuthErrorKind::WrongTokenType,
                     "token_type",
@@ -493,6 +537,10 @@ impl Introspector {
                 raw.exp = Some(NumericDate(until));
             }
             let registered = Arc::new(policy.check_claims(&raw, now)?);
+            // A DPoP token without the key it is bound to could not be checked as one.
+            if dpop_typed && registered.dpop_jkt.is_none() {
+                return Err(AuthError::claim(AuthErrorKind::MalformedClaim, "cnf"));
+            }
             policy.run_checks(&registered, &body)?;
             Ok(registered)
         });

@@ -498,6 +498,17 @@ impl Policy {
                 return Err(AuthError::claim(AuthErrorKind::WrongIssuer, "iss"));
             }
         }
+        // A tenant allowlist holds whatever the issuer check is (skipped, or one exact
+        // issuer): the token's own `tid` must be on it.
+        if !self.tenants.is_empty() && self.tenant_issuer.is_none() {
+            let listed = read
+                .tid
+                .as_ref()
+                .is_some_and(|tid| self.tenants.iter().any(|t| **t == *tid.0));
+            if !listed {
+                return Err(AuthError::claim(AuthErrorKind::WrongIssuer, "tid"));
+            }
+        }
         let exp = raw
             .exp
             .ok_or(AuthError::claim(AuthErrorKind::MissingClaim, "exp"))?

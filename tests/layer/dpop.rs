@@ -635,3 +635,51 @@ async fn a_malformed_cnf_is_refused_not_ignored() {
     assert_eq!(server.get_with("/me", &token).await.status, 200);
     assert_eq!(hits.count(), 1);
 }
+
+/// An introspection endpoint (RFC 7662) that answers every token with the Cognito access
+/// claims, `token_type` and the binding given (RFC 9449 §6.2).
+async fn introspection_endpoint(token_type: &'static str, jkt: String) -> Server {
+    let mut answer = crate::support::cognito_access_claims();
+    answer["active"] = json!(true);
+    answer["token_type"] = json!(token_type);
+    answer["cnf"] = json!({ "jkt": jkt });
+    Server::start(Router::new().route(
+        "/introspect",
+        post(move || {
+            let answer = answer.clone();
+            async move { axum::Json(answer) }
+        }),
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn an_introspected_token_is_bound_by_the_answers_cnf_like_a_jwt() {
+    let key = client_key();
+    let endpoint = introspection_endpoint("DPoP", key.jkt()).await;
+    let introspection = tokengate::Introspection::new(
+        &format!("{}/introspect", endpoint.base),
+        tokengate::ClientAuth::basic("api", "api-secret"),
+    )
+    .expect("loopback URL");
+    let authorizer = tokengate::Authorizer::builder(tokengate::Profile::cognito_access())
+        .issuer(crate::support::ISSUER)
+        .client_id(crate::support::CLIENT_ID)
+        .introspection(introspection)
+        .build();
+    let (server, hits) = serve(JwtAuthLayer::new(authorizer).dpop(Dpop::allowed())).await;
+    let opaque = "opaque-dpop-bound-7c1e";
+
+    // The key the answer names, with a fresh proof: served, and the handler sees the binding.
+    let reply = get_me(&server, key, opaque).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.body, key.jkt());
+    // Another key's proof: refused, whatever the answer cache holds.
+    let thief = DpopKey::generate(Algorithm::ES256);
+    let reply = get_me(&server, &thief, opaque).await;
+    assert_eq!(reply.status, 401, "{reply:?}");
+    // Presented as a bearer token: refused (§7.2).
+    let reply = send(server.get("/me").bearer_auth(opaque)).await;
+    assert_eq!(reply.status, 401, "{reply:?}");
+    assert_eq!(hits.count(), 1);
+}

@@ -351,6 +351,45 @@ async fn entra_several_tenants_by_allowlist_check_issuer_against_tid() {
 }
 
 #[tokio::test]
+async fn a_tenant_allowlist_holds_with_the_issuer_check_skipped_or_exact() {
+    let skipped = Authorizer::builder(Profile::entra())
+        .skip_issuer_check()
+        .tenants([TENANT])
+        .audience(ENTRA_APP)
+        .keys(keyset(&[rsa()]))
+        .clock(ManualClock::new(T0))
+        .build();
+    accepted(
+        skipped
+            .authorize::<()>(&sign(Some("JWT"), &entra_access(TENANT)))
+            .await,
+    );
+    refused(
+        skipped
+            .authorize::<()>(&sign(Some("JWT"), &entra_access(OTHER_TENANT)))
+            .await,
+        WrongIssuer,
+    );
+    let exact = Authorizer::builder(Profile::entra())
+        .issuer(entra_issuer(TENANT))
+        .tenants([TENANT])
+        .audience(ENTRA_APP)
+        .keys(keyset(&[rsa()]))
+        .clock(ManualClock::new(T0))
+        .build();
+    accepted(
+        exact
+            .authorize::<()>(&sign(Some("JWT"), &entra_access(TENANT)))
+            .await,
+    );
+    let claims = with(entra_access(TENANT), "tid", json!(OTHER_TENANT));
+    refused(
+        exact.authorize::<()>(&sign(Some("JWT"), &claims)).await,
+        WrongIssuer,
+    );
+}
+
+#[tokio::test]
 async fn entra_token_for_another_api_is_refused() {
     let auth = entra_builder(&[TENANT]).build();
     let claims = with(entra_access(TENANT), "aud", json!("api://billing"));
