@@ -102,6 +102,8 @@ enum Next<T> {
     /// Fetch keys (joining a fetch in flight); `Some(generation)` of the set that lacked the
     /// `kid`, `None` when there was no set at all.
     Refetch(Option<u64>),
+    /// Refresh a set past its TTL that nobody refreshes, then look again.
+    Revalidate,
 }
 
 impl Authorizer {
@@ -343,7 +345,8 @@ impl Authorizer {
             let guard = keys.load();
             match keys.lookup(guard.as_deref()) {
                 Lookup::Ready(snapshot) if snapshot.generation() == entry.generation => {}
-                // Stale keys (past the bound): the full path asks for a refetch.
+                // Keys past the bound, or past their TTL with nobody refreshing them: the
+                // full path refreshes them first.
                 _ => return Cached::Miss,
             }
         }
@@ -600,7 +603,9 @@ impl Issuer {
             let next = {
                 let guard = cache.load();
                 match cache.lookup(guard.as_deref()) {
-                    Lookup::Ready(snapshot) => {
+                    // Past its TTL with no refresher at work: refresh first (once).
+                    Lookup::Overdue(_) if !refetched => Next::Revalidate,
+                    Lookup::Ready(snapshot) | Lookup::Overdue(snapshot) => {
                         match self.verify(&snapshot.keys, compact, &header, &payload) {
                             // Before fetching for an unknown `kid`, a token that does not even
                             // claim this issuer is refused: it cannot cause a fetch.
@@ -626,6 +631,13 @@ impl Issuer {
             let seen = match next {
                 Next::Done(result) => return result,
                 Next::Refetch(seen) => seen,
+                Next::Revalidate => {
+                    refetched = true;
+                    // Whatever the outcome: a failed refresh leaves the set as it is, served
+                    // up to the staleness bound.
+                    let _ = cache.refetch_within_cooldown().await;
+                    continue;
+                }
             };
             refetched = true;
             let missing = || match seen {

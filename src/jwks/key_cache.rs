@@ -66,6 +66,11 @@ pub(crate) enum Lookup<'a> {
     Stale,
     /// A usable set.
     Ready(&'a Snapshot),
+    /// A set past its TTL (and the refresher's interval) while its issuer answers as far as
+    /// anyone knows: no refresher is keeping it fresh (no runtime outlived a fetch). A
+    /// request waits for the one shared refresh, as on a cold start, and uses this set only
+    /// when the refresh cannot be had; stale-while-error, never stale-while-nobody-fetches.
+    Overdue(&'a Snapshot),
 }
 
 type Outcome = Result<(), Arc<Error>>;
@@ -109,6 +114,9 @@ struct Shared {
     /// the later of the cooldown's end and the backoff's. An atomic, so that requests during
     /// an outage take no lock.
     revalidate_after: AtomicU64,
+    /// Whether the last fetch failed (a retry is scheduled): a set past its TTL is then
+    /// served as it is, up to `max_staleness`.
+    failing: AtomicBool,
     refresher_running: AtomicBool,
     generation: AtomicU64,
     fetches: AtomicU64,
@@ -157,6 +165,7 @@ impl Shared {
             .last_attempt
             .map_or(0, |at| at.saturating_add(millis(self.config.cooldown)));
         let retry = new.retry.map_or(0, |(at, _)| at);
+        self.failing.store(new.retry.is_some(), Ordering::Release);
         self.revalidate_after
             .store(cooldown_end.max(retry), Ordering::Release);
     }
@@ -202,6 +211,7 @@ impl KeyCache {
                 next_fetch: AtomicU64::new(0),
                 timing: Mutex::new(Timing::default()),
                 revalidate_after: AtomicU64::new(0),
+                failing: AtomicBool::new(false),
                 refresher_running: AtomicBool::new(false),
                 generation: AtomicU64::new(0),
                 fetches: AtomicU64::new(0),
@@ -239,13 +249,21 @@ impl KeyCache {
 
     /// Classifies a loaded snapshot.
     pub(crate) fn lookup<'a>(&self, snapshot: Option<&'a Snapshot>) -> Lookup<'a> {
-        match snapshot {
-            None => Lookup::Cold,
-            Some(s) if self.shared.since(s.fetched_at) > self.shared.config.max_staleness => {
-                Lookup::Stale
-            }
-            Some(s) => Lookup::Ready(s),
+        let shared = &self.shared;
+        let Some(s) = snapshot else {
+            return Lookup::Cold;
+        };
+        let now = shared.now();
+        if Duration::from_millis(now.saturating_sub(s.fetched_at)) > shared.config.max_staleness {
+            return Lookup::Stale;
         }
+        let overdue_at = s
+            .expires_at
+            .saturating_add(millis(shared.config.check_interval));
+        if now >= overdue_at && !shared.failing.load(Ordering::Acquire) {
+            return Lookup::Overdue(s);
+        }
+        Lookup::Ready(s)
     }
 
     /// Whether a set was ever fetched. Starts the background refresher, as `load` does: a

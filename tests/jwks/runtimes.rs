@@ -336,6 +336,44 @@ fn a_removed_key_is_refused_within_ttl_plus_two_seconds_after_the_first_runtime_
 }
 
 #[test]
+fn a_removed_key_is_refused_within_ttl_when_every_call_has_its_own_short_lived_runtime() {
+    // A sync wrapper that builds a runtime per call: nothing outlives a call, so no
+    // refresher and no fire-and-forget fetch ever completes between calls.
+    const TTL: Duration = Duration::from_secs(2);
+    let server_rt = server_runtime();
+    let old = ec_key("old");
+    let new = ec_key("new");
+    let server = server_rt.block_on(JwksServer::start(jwks(&[&old, &new])));
+    let authorizer = real_time_authorizer(&server, |r| r.ttl(TTL).cooldown(Duration::from_secs(1)));
+    let old_token = token(&old, &server.base, "old");
+    let new_token = token(&new, &server.base, "new");
+    let call = |token: &str| test_runtime().block_on(authorizer.authorize::<()>(token));
+    call(&old_token).expect("old key valid at first");
+
+    server.set_jwks(jwks(&[&new]));
+    let removed = Instant::now();
+    let refused_after = loop {
+        match call(&old_token) {
+            Ok(_) => {}
+            Err(err) => {
+                assert_eq!(err.kind(), AuthErrorKind::UnknownKey);
+                break removed.elapsed();
+            }
+        }
+        assert!(
+            removed.elapsed() < TTL + Duration::from_secs(10),
+            "the removed key is still trusted"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        refused_after <= TTL + Duration::from_secs(2),
+        "refused only after {refused_after:?}"
+    );
+    call(&new_token).expect("the key still published keeps verifying");
+}
+
+#[test]
 fn the_refresher_is_started_again_on_a_live_runtime() {
     let server_rt = server_runtime();
     let key = ec_key("k");
