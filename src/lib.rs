@@ -92,7 +92,8 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use dpop::RedisReplayStore;
 pub use dpop::{
     DEFAULT_DPOP_IAT_WINDOW, DEFAULT_MAX_PROOF_LEN, DEFAULT_MAX_REPLAY_ENTRIES,
-    DEFAULT_NONCE_LIFETIME, Dpop, MemoryReplayStore, ReplayFuture, ReplayStore, ReplayStoreError,
+    DEFAULT_NONCE_LIFETIME, DPOP_REPLAY_TTL_MARGIN, Dpop, MAX_DPOP_IAT_WINDOW, MemoryReplayStore,
+    ReplayFuture, ReplayStore, ReplayStoreError,
 };
 pub use error::{AuthError, AuthErrorKind, Error, ErrorCode, ErrorKind};
 pub use introspect::{ClientAuth, Introspection, IntrospectionStats};

@@ -6,12 +6,27 @@ use std::fmt::Write as _;
 use http::header::HOST;
 use http::{HeaderMap, Uri};
 
+/// What normalisation does with `.` and `..` path segments (literal or percent-encoded).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DotSegments {
+    /// Removed, as RFC 3986 §6.2.2.3 says: for the URI a client wrote in a proof.
+    Remove,
+    /// Refused: for the URI a request was sent to. Removed, they would make the request
+    /// name a URL outside the path it was routed by (`/v1/../x` is `/x`), and a proof for
+    /// that other URL would pass.
+    Refuse,
+}
+
 /// An absolute `http`/`https` URI without query or fragment, normalised: scheme and host in
 /// lower case, the scheme's default port dropped, an empty path made `/`, percent-encoding
 /// of unreserved characters decoded and other escapes in upper case, dot segments removed.
 ///
 /// `None` for anything else: another scheme, no host, user info, a bad escape.
 pub(crate) fn normalize(uri: &str) -> Option<String> {
+    normalize_with(uri, DotSegments::Remove)
+}
+
+fn normalize_with(uri: &str, dots: DotSegments) -> Option<String> {
     // RFC 9449 §4.2: `htu` is compared "without query and fragment parts".
     let end = uri.find(['?', '#']).unwrap_or(uri.len());
     let parsed: Uri = uri[..end].parse().ok()?;
@@ -38,7 +53,7 @@ pub(crate) fn normalize(uri: &str) -> Option<String> {
     {
         let _ = write!(out, ":{port}");
     }
-    push_path(&mut out, parsed.path())?;
+    push_path(&mut out, parsed.path(), dots)?;
     Some(out)
 }
 
@@ -57,8 +72,8 @@ fn hex(b: u8) -> Option<u8> {
 }
 
 /// Appends `path` normalised: escapes (§6.2.2.1–2), then dot segments (§6.2.2.3, the
-/// algorithm of §5.2.4); an empty path is `/` (§6.2.3).
-fn push_path(out: &mut String, path: &str) -> Option<()> {
+/// algorithm of §5.2.4, or refused); an empty path is `/` (§6.2.3).
+fn push_path(out: &mut String, path: &str, dots: DotSegments) -> Option<()> {
     let mut decoded = String::with_capacity(path.len());
     let bytes = path.as_bytes();
     let mut i = 0;
@@ -87,6 +102,7 @@ fn push_path(out: &mut String, path: &str) -> Option<()> {
     let ends_open = decoded.ends_with("/.") || decoded.ends_with("/..");
     for segment in decoded.split('/').skip(1) {
         match segment {
+            "." | ".." if dots == DotSegments::Refuse => return None,
             "." => {}
             ".." => {
                 segments.pop();
@@ -127,9 +143,10 @@ impl Origin {
     }
 
     /// The normalised URI a proof for this request must name; `None` when the request says
-    /// too little (no `Host`) or too much (a malformed one).
+    /// too little (no `Host`) or too much (a malformed one, or a path with dot segments).
     pub(crate) fn expected(&self, uri: &Uri, headers: &HeaderMap) -> Option<String> {
         let path = uri.path();
+        let normalize = |uri: &str| normalize_with(uri, DotSegments::Refuse);
         match self {
             Self::Public(base) => normalize(&format!("{base}{path}")),
             Self::FromRequest => match (uri.scheme_str(), uri.authority()) {
@@ -239,6 +256,15 @@ mod tests {
             Some("https://h2.example/a")
         );
         assert_eq!(Origin::FromRequest.expected(&uri, &HeaderMap::new()), None);
+        for dotted in ["/a/../b", "/./b", "/%2e%2E/b", "/.%2e/b", "/b/%2E", "/.."] {
+            let dotted: Uri = dotted.parse().expect("uri");
+            assert_eq!(public.expected(&dotted, &headers), None, "{dotted}");
+            assert_eq!(
+                Origin::FromRequest.expected(&dotted, &headers),
+                None,
+                "{dotted}"
+            );
+        }
         assert!(Origin::public("https://example.com/api?x=1").is_none());
         assert!(Origin::public("not a url").is_none());
     }

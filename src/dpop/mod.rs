@@ -29,6 +29,13 @@ pub use replay::{
 
 /// How far a proof's `iat` may be from the server's clock, either way, by default.
 pub const DEFAULT_DPOP_IAT_WINDOW: Duration = Duration::from_secs(60);
+/// The widest [`Dpop::iat_window`] accepted: a proof is a credential for as long as the
+/// window lets it pass, and its `jti` must be remembered for twice that.
+pub const MAX_DPOP_IAT_WINDOW: Duration = Duration::from_secs(3600);
+/// How much longer than twice the `iat` window a proof's `jti` is remembered: how far apart
+/// the clocks of replicas sharing a replay store may be without a proof becoming replayable
+/// on the one behind.
+pub const DPOP_REPLAY_TTL_MARGIN: Duration = Duration::from_secs(5);
 /// The longest `DPoP` header accepted by default: room for RSA keys up to 4096 bits.
 pub const DEFAULT_MAX_PROOF_LEN: usize = 4 * 1024;
 /// How long a server nonce is handed out for by default; each is accepted for one more
@@ -55,11 +62,15 @@ pub(crate) enum Mode {
 /// - has `typ: dpop+jwt`, an allowlisted asymmetric `alg` (never `none` or a MAC), and a
 ///   public `jwk` (private members refused) that verifies its signature;
 /// - names this request's method in `htm`, and its URI in `htu` (scheme and host case,
-///   default ports, escapes and dot segments normalised; query and fragment ignored) —
-///   compared with [`Dpop::public_url`] behind a proxy, else with the request's own URI and
-///   `Host`;
+///   default ports, escapes and the proof's dot segments normalised; query and fragment
+///   ignored) — compared with [`Dpop::public_url`] behind a proxy, else with the request's
+///   own URI and `Host`. The path is the one the client called: with the `axum` feature,
+///   axum's `OriginalUri`, so a layer inside `Router::nest("/api", ..)` compares `/api/me`,
+///   not `/me`. A request whose path holds dot segments (`/v1/../x`, `/%2e%2e/x`) is refused:
+///   it would name a URL outside the path it was routed by;
 /// - was created within [`Dpop::iat_window`] of now (60 s either way by default), and its
-///   `jti` was not seen before in that window ([`ReplayStore`]; in memory by default);
+///   `jti` was not seen before ([`ReplayStore`], in memory by default, remembers it for twice
+///   the window and [`DPOP_REPLAY_TTL_MARGIN`]);
 /// - has `ath` = base64url(SHA-256(token)), and the token's `cnf.jkt` is the RFC 7638
 ///   thumbprint of its `jwk`;
 /// - carries the server's nonce, with [`Dpop::require_nonce`].
@@ -126,7 +137,7 @@ impl Dpop {
 
     /// The external base URL clients call this service at (`https://api.example.com`, or
     /// with a path prefix a proxy strips: `https://example.com/api`). A proof's `htu` must
-    /// be this URL followed by the request's path.
+    /// be this URL followed by the request's path (before any `Router::nest` stripped it).
     ///
     /// Without it, `htu` is compared with the request's absolute URI (HTTP/2), else with
     /// `http://` and its `Host` header: right for a service clients reach directly over
@@ -146,11 +157,21 @@ impl Dpop {
         Ok(self)
     }
 
-    /// How far a proof's `iat` may be from now, either way. Defaults to 60 seconds. A proof's
-    /// `jti` is remembered until its `iat` leaves this window.
-    pub fn iat_window(mut self, window: Duration) -> Self {
+    /// How far a proof's `iat` may be from now, either way, in whole seconds. Defaults to 60
+    /// seconds. A proof's `jti` is remembered for twice this window and
+    /// [`DPOP_REPLAY_TTL_MARGIN`] from its first use.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`] when `window` is longer than [`MAX_DPOP_IAT_WINDOW`] (1 hour).
+    pub fn iat_window(mut self, window: Duration) -> Result<Self, Error> {
+        if window > MAX_DPOP_IAT_WINDOW {
+            return Err(Error::new(ErrorKind::Config(
+                "the DPoP iat window must be at most 1 hour".into(),
+            )));
+        }
         self.window = window.as_secs();
-        self
+        Ok(self)
     }
 
     /// The algorithms a proof may be signed with; the challenges list them in `algs`.

@@ -47,7 +47,7 @@ pub(crate) struct Proof {
     pub(crate) jkt: String,
     /// SHA-256 of the thumbprint and the `jti`: what the replay store records.
     pub(crate) replay_key: [u8; 32],
-    /// Seconds until the proof's `iat` leaves the window: how long to remember its `jti`.
+    /// How long to remember its `jti`, in seconds ([`replay_ttl_secs`]).
     pub(crate) ttl_secs: u64,
     /// The proof carried the previous period's nonce: send the current one.
     pub(crate) renew_nonce: bool,
@@ -221,17 +221,25 @@ pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<Proof, AuthE
     replay_input.extend_from_slice(jti.0.as_bytes());
     let mut replay_key = [0u8; 32];
     replay_key.copy_from_slice(digest(&SHA256, &replay_input).as_ref());
-    // Remembered until `iat + window` has passed, and a second more for rounding.
-    let ttl_secs = iat
-        .saturating_add(expected.window)
-        .saturating_sub(expected.now)
-        .saturating_add(1);
     Ok(Proof {
         jkt,
         replay_key,
-        ttl_secs,
+        ttl_secs: replay_ttl_secs(expected.window),
         renew_nonce,
     })
+}
+
+/// How long the replay store keeps a `jti`, counted by the store's own clock from the first
+/// use: twice `window` and [`DPOP_REPLAY_TTL_MARGIN`](super::DPOP_REPLAY_TTL_MARGIN).
+///
+/// Whatever its `iat`, a proof passes for at most 2 × `window` of one clock (`iat − window`
+/// to `iat + window`). Derived from `now` instead, the TTL would end when the proof leaves the
+/// window of the replica that recorded it, while a replica whose clock is behind still
+/// takes it; independent of `now`, it covers every replica whose clock is within the margin.
+pub(crate) fn replay_ttl_secs(window: u64) -> u64 {
+    window
+        .saturating_mul(2)
+        .saturating_add(super::DPOP_REPLAY_TTL_MARGIN.as_secs())
 }
 
 #[cfg(test)]
@@ -269,7 +277,7 @@ mod tests {
         );
         let proof = check(RFC_PROOF, &expected(1_562_262_618)).expect("valid");
         assert_eq!(proof.jkt, "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
-        assert_eq!(proof.ttl_secs, 61);
+        assert_eq!(proof.ttl_secs, 125);
         assert!(!proof.renew_nonce);
     }
 
@@ -373,7 +381,16 @@ mod tests {
         let a = check(RFC_PROOF, &expected(1_562_262_618)).expect("valid");
         let b = check(RFC_PROOF, &expected(1_562_262_630)).expect("valid");
         assert_eq!(a.replay_key, b.replay_key);
-        assert_eq!(b.ttl_secs, 49);
+    }
+
+    #[test]
+    fn the_replay_ttl_does_not_depend_on_how_old_the_proof_is() {
+        // At both ends of the window, and in the middle: twice the window and the margin.
+        for now in [1_562_262_618 - 60, 1_562_262_618, 1_562_262_618 + 60] {
+            let proof = check(RFC_PROOF, &expected(now)).expect("valid");
+            assert_eq!(proof.ttl_secs, 2 * 60 + 5, "{now}");
+        }
+        assert_eq!(replay_ttl_secs(3_600), 7_205);
     }
 
     #[test]

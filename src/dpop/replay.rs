@@ -86,8 +86,8 @@ pub struct MemoryReplayStore {
     max_entries: u64,
 }
 
-/// The default bound of [`MemoryReplayStore`]: a million proofs, enough for some 8,000 DPoP
-/// requests a second when each proof is kept its longest (121 s with the default window).
+/// The default bound of [`MemoryReplayStore`]: a million proofs, enough for 8,000 DPoP
+/// requests a second (each proof is kept 125 s with the default window).
 pub const DEFAULT_MAX_REPLAY_ENTRIES: u64 = 1_000_000;
 
 /// Each entry lives for the TTL it was inserted with.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::header::{CACHE_CONTROL, HeaderName};
-use http::{HeaderValue, Request, Response};
+use http::{HeaderValue, Request, Response, Uri};
 use serde::de::DeserializeOwned;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -276,6 +276,17 @@ impl<B, E> fmt::Debug for ResponseFuture<B, E> {
     }
 }
 
+/// The URI the client called, which a DPoP proof's `htu` names: axum's `OriginalUri` when a
+/// router left one (`Router::nest` strips its prefix from the request's own URI), else the
+/// request's URI.
+fn called_uri<B>(request: &Request<B>) -> &Uri {
+    #[cfg(feature = "axum")]
+    if let Some(axum::extract::OriginalUri(uri)) = request.extensions().get() {
+        return uri;
+    }
+    request.uri()
+}
+
 impl<S, T, ReqBody, ResBody> Service<Request<ReqBody>> for JwtAuth<S, T>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
@@ -341,7 +352,7 @@ where
                 let proof = match (credential.scheme, dpop) {
                     (Scheme::Dpop, Some(dpop)) => match dpop.check_proof(
                         request.method(),
-                        request.uri(),
+                        called_uri(&request),
                         request.headers(),
                         credential.token,
                     ) {

@@ -489,7 +489,8 @@ async fn the_iat_window_follows_the_layers_clock() {
     let clock = ManualClock::new(now());
     let dpop = Dpop::required()
         .clock(clock.clone())
-        .iat_window(Duration::from_secs(10));
+        .iat_window(Duration::from_secs(10))
+        .expect("window");
     let (server, hits) = serve(JwtAuthLayer::new(authorizer()).dpop(dpop)).await;
     let key = client_key();
     let token = bound_token(key);
@@ -682,4 +683,139 @@ async fn an_introspected_token_is_bound_by_the_answers_cnf_like_a_jwt() {
     let reply = send(server.get("/me").bearer_auth(opaque)).await;
     assert_eq!(reply.status, 401, "{reply:?}");
     assert_eq!(hits.count(), 1);
+}
+
+#[tokio::test]
+async fn inside_a_nested_router_htu_names_the_path_the_client_called() {
+    // `Router::nest` strips "/api" before the layer sees the request: the proof still names
+    // the URL the client called, `/api/me`.
+    let hits = Hits::default();
+    let api = app(
+        JwtAuthLayer::new(authorizer()).dpop(Dpop::required()),
+        &hits,
+    );
+    let server = Server::start(Router::new().nest("/api", api)).await;
+    let key = client_key();
+    let token = bound_token(key);
+    let called = key.proof("GET", &format!("{}/api/me", server.base), &token);
+    let reply = send(with_dpop(server.get("/api/me"), &token, Some(&called))).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    // A proof for the path as the nested router sees it names another URL.
+    let stripped = key.proof("GET", &format!("{}/me", server.base), &token);
+    let reply = send(with_dpop(server.get("/api/me"), &token, Some(&stripped))).await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(
+        reply.www_authenticate(),
+        Some(dpop_challenge(AuthErrorKind::DpopProofMismatch).as_str())
+    );
+    // Behind a proxy too: the public URL and the whole path.
+    let dpop = Dpop::required()
+        .public_url("https://api.example.com")
+        .expect("public url");
+    let api = app(JwtAuthLayer::new(authorizer()).dpop(dpop), &hits);
+    let server = Server::start(Router::new().nest("/api", api)).await;
+    let public = key.proof("GET", "https://api.example.com/api/me", &token);
+    let reply = send(with_dpop(server.get("/api/me"), &token, Some(&public))).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let public_stripped = key.proof("GET", "https://api.example.com/me", &token);
+    let reply = send(with_dpop(
+        server.get("/api/me"),
+        &token,
+        Some(&public_stripped),
+    ))
+    .await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(hits.count(), 2);
+}
+
+#[tokio::test]
+async fn replicas_whose_clocks_differ_still_refuse_a_replay() {
+    // Two replicas behind one load balancer, sharing a store, the second's clock 3 s behind.
+    // The store expires entries by its own clock: how long it keeps a `jti` must not depend
+    // on the clock of the replica that recorded it.
+    let store: Arc<dyn ReplayStore> = Arc::new(MemoryReplayStore::new());
+    let at = now();
+    let replica = |clock: ManualClock| {
+        let dpop = Dpop::required()
+            .public_url("https://api.example.com")
+            .expect("public url")
+            .iat_window(Duration::from_secs(2))
+            .expect("window")
+            .clock(clock)
+            .shared_replay_store(Arc::clone(&store));
+        JwtAuthLayer::new(authorizer()).dpop(dpop)
+    };
+    let (first, _) = serve(replica(ManualClock::new(at))).await;
+    let (second, hits) = serve(replica(ManualClock::new(at - 3))).await;
+    let key = client_key();
+    let token = bound_token(key);
+    // Made 2 s before the first replica's now, 1 s after the second's: both accept it.
+    let proof = key.proof_with("GET", "https://api.example.com/me", &token, |p| {
+        p.claims["iat"] = json!(at - 2);
+    });
+    let reply = send(with_dpop(first.get("/me"), &token, Some(&proof))).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let reply = send(with_dpop(second.get("/me"), &token, Some(&proof))).await;
+    assert_eq!(
+        reply.www_authenticate(),
+        Some(dpop_challenge(AuthErrorKind::DpopProofReplayed).as_str()),
+        "{reply:?}"
+    );
+    assert_eq!(hits.count(), 0);
+}
+
+/// A replay store that records the TTL it is asked to keep each proof for.
+#[derive(Debug, Default)]
+struct TtlRecorder(std::sync::Mutex<Vec<Duration>>);
+
+impl ReplayStore for TtlRecorder {
+    fn first_use<'a>(&'a self, _key: &'a [u8; 32], ttl: Duration) -> ReplayFuture<'a> {
+        self.0.lock().expect("lock").push(ttl);
+        Box::pin(async { Ok(true) })
+    }
+}
+
+#[tokio::test]
+async fn a_proof_is_remembered_twice_its_window_and_a_margin_whatever_its_iat() {
+    let recorder = Arc::new(TtlRecorder::default());
+    let clock = ManualClock::new(now());
+    let dpop = Dpop::required()
+        .iat_window(Duration::from_secs(30))
+        .expect("window")
+        .clock(clock.clone())
+        .shared_replay_store(recorder.clone());
+    let (server, hits) = serve(JwtAuthLayer::new(authorizer()).dpop(dpop)).await;
+    let key = client_key();
+    let token = bound_token(key);
+    let url = format!("{}/me", server.base);
+    for age in [-30i64, 0, 30] {
+        let iat = clock.now_secs().saturating_add_signed(age);
+        let proof = key.proof_with("GET", &url, &token, |p| p.claims["iat"] = json!(iat));
+        let reply = send(with_dpop(server.get("/me"), &token, Some(&proof))).await;
+        assert_eq!(reply.status, 200, "{age}: {reply:?}");
+    }
+    assert_eq!(hits.count(), 3);
+    let margin = tokengate::DPOP_REPLAY_TTL_MARGIN;
+    assert_eq!(
+        *recorder.0.lock().expect("lock"),
+        vec![Duration::from_secs(60) + margin; 3]
+    );
+}
+
+#[test]
+fn the_iat_window_is_bounded_by_an_hour() {
+    assert!(
+        Dpop::required()
+            .iat_window(Duration::from_secs(3_600))
+            .is_ok()
+    );
+    let err = Dpop::required()
+        .iat_window(Duration::from_secs(3_601))
+        .expect_err("more than an hour");
+    assert!(
+        matches!(err.kind(), tokengate::ErrorKind::Config(reason) if reason.contains("1 hour")),
+        "{err}"
+    );
+    assert!(Dpop::required().iat_window(Duration::MAX).is_err());
 }

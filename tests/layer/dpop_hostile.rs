@@ -1,13 +1,19 @@
 //! Hostile DPoP proofs (RFC 9449 §4.3, §11): each is refused with 401 and the DPoP challenge
 //! naming what is wrong, and never reaches the handler.
 
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::Full;
 use serde_json::{Value, json};
 use tokengate::{Algorithm, AuthErrorKind, Dpop, JwtAuthLayer};
+use tower::{Layer, ServiceExt};
 
 use crate::dpop::{bound_token, client_key, dpop_challenge, serve, with_dpop};
 use crate::dpop_client::{DpopKey, ProofParts, ath, unsigned};
 use crate::support::{b64, now};
-use crate::{authorizer, send, token as unbound_token};
+use crate::{Hits, authorizer, send, token as unbound_token};
 
 /// A proof whose header and payload are these exact bytes, signed by `key`.
 fn raw_proof(key: &DpopKey, header: &str, payload: &str) -> String {
@@ -291,4 +297,79 @@ async fn the_proof_size_limit_is_configurable() {
         Some(dpop_challenge(AuthErrorKind::DpopProofMalformed).as_str())
     );
     assert_eq!(hits.count(), 1);
+}
+
+/// One `GET` of `path` exactly as written (no client normalises it on the way), with
+/// `Host: h`, `token` and `proof`, through the layer with `dpop` in front of a service
+/// counting its calls: the status and challenge.
+async fn get_raw_path(
+    dpop: Dpop,
+    path: &str,
+    token: &str,
+    proof: &str,
+    hits: &Hits,
+) -> (u16, Option<String>) {
+    let hits = hits.clone();
+    let service = JwtAuthLayer::new(authorizer())
+        .dpop(dpop)
+        .layer(tower::service_fn(move |_: Request<Full<Bytes>>| {
+            hits.hit();
+            async { Ok::<_, Infallible>(Response::new(Full::new(Bytes::new()))) }
+        }));
+    let request = Request::get(path)
+        .header("host", "h")
+        .header("authorization", format!("DPoP {token}"))
+        .header("dpop", proof)
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    let response = service.oneshot(request).await.expect("infallible");
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().expect("ASCII").to_owned());
+    (response.status().as_u16(), challenge)
+}
+
+#[tokio::test]
+async fn a_request_path_with_dot_segments_is_refused_whatever_the_proof_names() {
+    // Behind `https://h/v1`, `/%2e%2e/x` would normalise to `https://h/x`: another service's
+    // URL, whose proofs must not be spent here.
+    let behind_proxy = || Dpop::required().public_url("https://h/v1").expect("url");
+    let key = client_key();
+    let token = bound_token(key);
+    let hits = Hits::default();
+    let honest = key.proof("GET", "https://h/v1/me", &token);
+    let (status, _) = get_raw_path(behind_proxy(), "/me", &token, &honest, &hits).await;
+    assert_eq!(status, 200, "the harness lets an honest request through");
+    let mismatch = dpop_challenge(AuthErrorKind::DpopProofMismatch);
+    for (path, htu) in [
+        ("/%2e%2e/x", "https://h/x"),
+        ("/%2E%2E/x", "https://h/x"),
+        ("/.%2e/x", "https://h/x"),
+        ("/../x", "https://h/x"),
+        ("/a/../me", "https://h/v1/me"),
+        ("/./me", "https://h/v1/me"),
+        ("/%2e/me", "https://h/v1/me"),
+        ("/me/..", "https://h/v1/"),
+        // Even a proof naming the very same, unnormalised path.
+        ("/a/%2e%2e/me", "https://h/v1/a/%2e%2e/me"),
+    ] {
+        let proof = key.proof("GET", htu, &token);
+        let (status, challenge) = get_raw_path(behind_proxy(), path, &token, &proof, &hits).await;
+        assert_eq!(status, 401, "{path}");
+        assert_eq!(challenge.as_deref(), Some(mismatch.as_str()), "{path}");
+    }
+    // Without a public URL, the request's `Host` and path: the same rule.
+    let proof = key.proof("GET", "http://h/x", &token);
+    let (status, _) = get_raw_path(Dpop::required(), "/a/../x", &token, &proof, &hits).await;
+    assert_eq!(status, 401);
+    let proof = key.proof("GET", "http://h/x", &token);
+    let (status, _) = get_raw_path(Dpop::required(), "/x", &token, &proof, &hits).await;
+    assert_eq!(status, 200);
+    // Dots inside a segment are no dot segments.
+    let proof = key.proof("GET", "https://h/v1/a..b/.well-known", &token);
+    let (status, _) =
+        get_raw_path(behind_proxy(), "/a..b/.well-known", &token, &proof, &hits).await;
+    assert_eq!(status, 200);
+    assert_eq!(hits.count(), 3);
 }
