@@ -962,16 +962,35 @@ async fn requests_are_counted_listed_and_reset() {
     assert_eq!(log["counts"]["/oauth2/token"], 1);
     // The log's own request is in it.
     assert_eq!(log["counts"]["/_admin/requests"], 1);
+    let sent: Vec<Value> = log["requests"]
+        .as_array()
+        .expect("requests")
+        .iter()
+        .map(|r| json!({"method": r["method"], "path": r["path"], "query": r["query"]}))
+        .collect();
     assert_eq!(
-        log["requests"],
-        json!([
-            {"method": "GET", "path": JWKS},
-            {"method": "GET", "path": JWKS},
-            {"method": "GET", "path": DISCOVERY},
-            {"method": "POST", "path": "/oauth2/token"},
-            {"method": "GET", "path": "/_admin/requests"},
-        ])
+        sent,
+        [
+            json!({"method": "GET", "path": JWKS, "query": []}),
+            json!({"method": "GET", "path": JWKS, "query": []}),
+            json!({"method": "GET", "path": DISCOVERY, "query": [["x", "1"]]}),
+            json!({"method": "POST", "path": "/oauth2/token", "query": []}),
+            json!({"method": "GET", "path": "/_admin/requests", "query": []}),
+        ]
     );
+    // The token request's form, and its credentials redacted.
+    let token = &log["requests"][3];
+    assert_eq!(
+        token["form"][0],
+        json!(["grant_type", "client_credentials"])
+    );
+    let authorization = token["headers"]
+        .as_array()
+        .expect("headers")
+        .iter()
+        .find(|h| h[0] == "authorization")
+        .map(|h| h[1].clone());
+    assert_eq!(authorization, Some(json!("Basic [redacted]")));
     assert_eq!(issuer.request_count(JWKS), 2);
 
     call(

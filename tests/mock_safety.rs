@@ -557,7 +557,7 @@ async fn every_store_stays_within_its_bounds_under_a_flood() {
     // The flood's, and the two of signing in.
     assert_eq!(issuer.request_count("/login"), EACH as u64 + 2);
     let last = issuer.requests().last().cloned().expect("a logged request");
-    assert!(last.path.ends_with(&"x".repeat(900)), "{last:?}");
+    assert!(last.path().ends_with(&"x".repeat(900)), "{last:?}");
     for store in &sizes {
         eprintln!(
             "{:<18} {:>6} entries {:>10} bytes (bounds {} / {})",

@@ -22,7 +22,7 @@ fn hex(b: u8) -> Option<u8> {
 }
 
 /// Percent-decodes one name or value (`+` is a space); `None` on a bad escape or bad UTF-8.
-fn decode(raw: &str) -> Option<String> {
+pub(crate) fn decode(raw: &str) -> Option<String> {
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -40,6 +40,18 @@ fn decode(raw: &str) -> Option<String> {
         i += 1;
     }
     String::from_utf8(out).ok()
+}
+
+/// Whether the body is `application/x-www-form-urlencoded`.
+pub(crate) fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 impl Params {
@@ -70,15 +82,7 @@ impl Params {
 
     /// Parses a form body; the content type must be `application/x-www-form-urlencoded`.
     pub(crate) fn from_form(headers: &HeaderMap, body: &[u8]) -> Result<Self, OAuthError> {
-        let form = headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| {
-                v.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            });
-        if !form {
+        if !is_form(headers) {
             return Err(OAuthError::invalid_request(
                 "the body must be application/x-www-form-urlencoded",
             ));

@@ -7,12 +7,13 @@
 //! codes or refresh tokens forgotten, never the mock's memory growing.
 
 mod bounded;
+mod recorded_request;
 mod request_log;
 
 use std::mem::size_of;
 
 pub(crate) use bounded::{BoundedMap, Limits, Weigh};
-pub use request_log::RecordedRequest;
+pub use recorded_request::RecordedRequest;
 pub(crate) use request_log::RequestLog;
 
 use crate::mock::claims::expiry;
@@ -40,7 +41,7 @@ pub(crate) struct StoreLimits {
 }
 
 /// What the stores hold at most: 10,000 of each short-lived thing, 100,000 refresh tokens
-/// and revocations; 76 MiB in all.
+/// and revocations; 88 MiB in all.
 pub(crate) const LIMITS: StoreLimits = StoreLimits {
     sessions: Limits {
         entries: 10_000,
@@ -76,7 +77,7 @@ pub(crate) const LIMITS: StoreLimits = StoreLimits {
     },
     requests: Limits {
         entries: 10_000,
-        bytes: 4 * MIB,
+        bytes: 16 * MIB,
     },
 };
 

@@ -4,27 +4,12 @@
 //! handful of keys whatever paths clients invent.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::mem::size_of;
 
 use crate::mock::store::bounded::Limits;
+use crate::mock::store::recorded_request::RecordedRequest;
 
 /// The count key of requests no route answered (404s).
 pub(crate) const NO_ROUTE: &str = "(no route)";
-
-/// One request the mock received.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RecordedRequest {
-    /// The method.
-    pub method: String,
-    /// The path, without the query.
-    pub path: String,
-}
-
-impl RecordedRequest {
-    fn bytes(&self) -> usize {
-        size_of::<Self>() + self.method.len() + self.path.len()
-    }
-}
 
 /// The log and the counts.
 #[derive(Clone, Debug)]
@@ -46,7 +31,7 @@ impl RequestLog {
     }
 
     /// Logs a request and counts it under its route (`None`: no route answered it).
-    pub(crate) fn record(&mut self, method: &str, route: Option<&str>, path: &str) {
+    pub(crate) fn record(&mut self, request: RecordedRequest, route: Option<&str>) {
         let route = route.unwrap_or(NO_ROUTE);
         match self.counts.get_mut(route) {
             Some(count) => *count = count.saturating_add(1),
@@ -54,10 +39,6 @@ impl RequestLog {
                 self.counts.insert(route.to_owned(), 1);
             }
         }
-        let request = RecordedRequest {
-            method: method.to_owned(),
-            path: path.to_owned(),
-        };
         self.bytes += request.bytes();
         self.requests.push_back(request);
         while self.requests.len() > self.limits.entries || self.bytes > self.limits.bytes {
@@ -103,26 +84,61 @@ impl RequestLog {
 
 #[cfg(test)]
 mod tests {
+    use axum::http::Request;
+
     use super::*;
+
+    fn get(path: &str) -> RecordedRequest {
+        let (parts, ()) = Request::get(path).body(()).expect("a request").into_parts();
+        RecordedRequest::new(&parts, None)
+    }
 
     #[test]
     fn counts_are_by_route_and_the_log_keeps_the_newest_within_its_bytes() {
         let mut log = RequestLog::new(Limits {
             entries: 100,
-            bytes: 10 * (size_of::<RecordedRequest>() + 3 + 100),
+            bytes: 10 * get(&format!("/{:0>99}", 0)).bytes(),
         });
         for i in 0..1000 {
-            log.record("GET", None, &format!("/{i:0>99}"));
+            log.record(get(&format!("/{i:0>99}")), None);
         }
-        log.record("GET", Some("/oauth2/token"), "/oauth2/token");
+        log.record(get("/oauth2/token"), Some("/oauth2/token"));
         assert_eq!(log.counts().len(), 2);
         assert_eq!(log.count(NO_ROUTE), 1000);
         assert_eq!(log.count("/oauth2/token"), 1);
         assert!(log.len() <= 10, "{}", log.len());
+        assert!(log.len() >= 9, "{}", log.len());
         assert!(log.bytes() <= log.limits().bytes);
         assert_eq!(
-            log.requests().last().map(|r| r.path.as_str()),
+            log.requests().last().map(RecordedRequest::path),
             Some("/oauth2/token")
+        );
+    }
+
+    #[test]
+    fn a_request_counts_its_query_headers_and_form_against_the_bytes() {
+        let mut log = RequestLog::new(Limits {
+            entries: 100,
+            bytes: 10_000,
+        });
+        let (parts, ()) = Request::post(format!("/oauth2/token?state={}", "s".repeat(3000)))
+            .header("x-long", "h".repeat(3000))
+            .body(())
+            .expect("a request")
+            .into_parts();
+        let body = format!("scope={}", "f".repeat(3000));
+        for _ in 0..3 {
+            log.record(
+                RecordedRequest::new(&parts, Some(body.as_bytes())),
+                Some("/oauth2/token"),
+            );
+        }
+        // Each is over 9,000 bytes: one fits.
+        assert_eq!(log.len(), 1);
+        assert!(
+            log.bytes() > 9_000 && log.bytes() <= 10_000,
+            "{}",
+            log.bytes()
         );
     }
 }

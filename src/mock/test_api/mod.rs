@@ -388,7 +388,8 @@ impl MockIssuer {
         self.shared.request_counts()
     }
 
-    /// The last requests, oldest first: up to 10,000 of them, and 4 MiB.
+    /// The last requests, oldest first, credentials redacted (see [`RecordedRequest`]): up to
+    /// 10,000 of them, and 16 MiB.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.requests()
     }
