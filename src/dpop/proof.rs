@@ -199,7 +199,7 @@ pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<Proof, AuthE
         return Err(refuse(AuthErrorKind::DpopProofKey, "jwk"));
     }
     let jkt = thumbprint(&jwk).ok_or(refuse(AuthErrorKind::DpopProofKey, "jwk"))?;
-    let key = VerifyingKey::from_jwk(&Value::Object(jwk))
+    let key = VerifyingKey::for_proof(&Value::Object(jwk), header.alg)
         .map_err(|_| refuse(AuthErrorKind::DpopProofKey, "jwk"))?;
     if !key.fits(header.alg) {
         return Err(refuse(AuthErrorKind::DpopProofKey, "jwk"));
@@ -374,6 +374,28 @@ mod tests {
             kind(check(&tampered, &expected(at))),
             AuthErrorKind::DpopProofSignature
         );
+    }
+
+    #[test]
+    fn an_rsa_proof_key_over_4096_bits_is_refused_before_its_signature_is_checked() {
+        let at = 1_562_262_618u64;
+        let b64 = |v: &[u8]| URL_SAFE_NO_PAD.encode(v);
+        let jwk = serde_json::json!({"kty": "RSA", "n": b64(&[0xff; 513]), "e": "AQAB"});
+        let header = serde_json::json!({"typ": "dpop+jwt", "alg": "RS256", "jwk": jwk});
+        let claims = serde_json::json!({
+            "jti": "j", "htm": "GET", "htu": RFC_HTU, "iat": at, "ath": token_hash(RFC_TOKEN),
+        });
+        let proof = format!(
+            "{}.{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes()),
+            b64(&[1; 513])
+        );
+        let roomy = Expected {
+            max_len: 8192,
+            ..expected(at)
+        };
+        assert_eq!(kind(check(&proof, &roomy)), AuthErrorKind::DpopProofKey);
     }
 
     #[test]

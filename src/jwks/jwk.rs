@@ -14,6 +14,18 @@ use crate::error::{Error, ErrorKind};
 const MIN_RSA_BITS: usize = 2048;
 /// RSA moduli longer than this are refused: they only make verification slow.
 const MAX_RSA_BITS: usize = 8192;
+/// RSA moduli longer than this are refused in a DPoP proof: its key comes from the client,
+/// with every request, and what a client may send should not cost the server more than a
+/// 4096-bit verification (RSA keys of DPoP clients are 2048 bits in practice).
+const MAX_PROOF_RSA_BITS: usize = 4096;
+
+/// What a JWK is prepared for.
+#[derive(Clone, Copy, Debug)]
+struct Purpose {
+    /// The one algorithm it will verify (a proof's header `alg`), or any its JWK allows.
+    only: Option<Algorithm>,
+    max_rsa_bits: usize,
+}
 
 /// A public key ready to verify signatures: parsed once, when the key set is loaded.
 ///
@@ -100,6 +112,33 @@ impl VerifyingKey {
     ///
     /// [`ErrorKind::KeyRejected`] naming the reason.
     pub fn from_jwk(jwk: &serde_json::Value) -> Result<Self, Error> {
+        Self::prepare(
+            jwk,
+            Purpose {
+                only: None,
+                max_rsa_bits: MAX_RSA_BITS,
+            },
+        )
+    }
+
+    /// Prepares the `jwk` of a DPoP proof whose header names `alg`: a verifier for that
+    /// algorithm only (an RSA JWK without `alg` is not prepared for all six RSA algorithms,
+    /// on every request), and RSA keys of at most 4096 bits.
+    ///
+    /// # Errors
+    ///
+    /// As [`VerifyingKey::from_jwk`]; an RSA key over 4096 bits, or one for a non-RSA `alg`.
+    pub(crate) fn for_proof(jwk: &serde_json::Value, alg: Algorithm) -> Result<Self, Error> {
+        Self::prepare(
+            jwk,
+            Purpose {
+                only: Some(alg),
+                max_rsa_bits: MAX_PROOF_RSA_BITS,
+            },
+        )
+    }
+
+    fn prepare(jwk: &serde_json::Value, purpose: Purpose) -> Result<Self, Error> {
         let raw = RawJwk::deserialize(jwk).map_err(|e| rejected(format!("not a JWK: {e}")))?;
         if let Some(use_) = &raw.use_
             && use_ != "sig"
@@ -127,7 +166,7 @@ impl VerifyingKey {
             "RSA" => {
                 let n = b64("n", raw.n.as_ref())?;
                 let e = b64("e", raw.e.as_ref())?;
-                Self::rsa(&n, &e, alg)?
+                Self::rsa_for(&n, &e, alg, purpose)?
             }
             "EC" => {
                 let curve = match raw.crv.as_deref() {
@@ -178,6 +217,23 @@ impl VerifyingKey {
     /// [`ErrorKind::KeyRejected`] for a non-RSA `alg`, a modulus outside 2048–8192 bits, or
     /// components that do not form a key.
     pub fn rsa(n: &[u8], e: &[u8], alg: Option<Algorithm>) -> Result<Self, Error> {
+        Self::rsa_for(
+            n,
+            e,
+            alg,
+            Purpose {
+                only: None,
+                max_rsa_bits: MAX_RSA_BITS,
+            },
+        )
+    }
+
+    fn rsa_for(
+        n: &[u8],
+        e: &[u8],
+        alg: Option<Algorithm>,
+        purpose: Purpose,
+    ) -> Result<Self, Error> {
         // RFC 7518 §6.3.1.1 forbids leading zeros, but some libraries emit one; strip them.
         let n = strip_leading_zeros(n);
         let e = strip_leading_zeros(e);
@@ -189,12 +245,14 @@ impl VerifyingKey {
                 "RSA key of {bits} bits is shorter than {MIN_RSA_BITS}"
             )));
         }
-        if bits > MAX_RSA_BITS {
+        if bits > purpose.max_rsa_bits {
             return Err(rejected(format!(
-                "RSA key of {bits} bits is longer than {MAX_RSA_BITS}"
+                "RSA key of {bits} bits is longer than {}",
+                purpose.max_rsa_bits
             )));
         }
-        let algs: &[Algorithm] = match alg {
+        // The JWK's own `alg` first: a proof whose header names another is refused by `fits`.
+        let algs: &[Algorithm] = match alg.or(purpose.only) {
             Some(a) if a.family() == KeyFamily::Rsa => &[a],
             Some(_) => return Err(rejected("`alg` does not fit an RSA key")),
             None => &RSA_ALGS,
@@ -338,5 +396,51 @@ impl fmt::Debug for VerifyingKey {
             .field("family", &self.family)
             .field("bits", &self.bits)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An RSA JWK without `alg` whose modulus has `bits` bits (not a real key: all ones,
+    /// which aws-lc-rs takes as a modulus).
+    fn rsa_jwk(bits: usize) -> serde_json::Value {
+        let mut n = vec![0xff; bits.div_ceil(8)];
+        n[0] >>= (8 - bits % 8) % 8;
+        serde_json::json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode(n), "e": "AQAB"})
+    }
+
+    fn prepared_for(key: &VerifyingKey) -> Vec<Algorithm> {
+        key.verifiers.iter().map(|(alg, _)| *alg).collect()
+    }
+
+    #[test]
+    fn a_proof_key_is_prepared_for_the_headers_algorithm_only() {
+        let jwk = rsa_jwk(2048);
+        let in_a_set = VerifyingKey::from_jwk(&jwk).expect("a key set's RSA key");
+        assert_eq!(prepared_for(&in_a_set), RSA_ALGS);
+        let for_proof = VerifyingKey::for_proof(&jwk, Algorithm::PS384).expect("a proof key");
+        assert_eq!(prepared_for(&for_proof), [Algorithm::PS384]);
+        assert!(for_proof.fits(Algorithm::PS384));
+        assert_eq!(for_proof.algorithm(), None, "the JWK named no `alg`");
+        // A JWK's own `alg` still decides: the header's other one does not fit.
+        let mut own = jwk.clone();
+        own["alg"] = "RS256".into();
+        let key = VerifyingKey::for_proof(&own, Algorithm::PS384).expect("a proof key");
+        assert_eq!(prepared_for(&key), [Algorithm::RS256]);
+        assert!(!key.fits(Algorithm::PS384));
+        // An RSA key for an EC algorithm is no key at all.
+        assert!(VerifyingKey::for_proof(&jwk, Algorithm::ES256).is_err());
+    }
+
+    #[test]
+    fn proof_rsa_keys_stop_at_4096_bits_where_key_sets_go_to_8192() {
+        let key = VerifyingKey::for_proof(&rsa_jwk(4096), Algorithm::RS256).expect("4096 bits");
+        assert_eq!(key.bits(), 4096);
+        let err = VerifyingKey::for_proof(&rsa_jwk(4097), Algorithm::RS256).expect_err("4097");
+        assert!(err.to_string().contains("longer than 4096"), "{err}");
+        let key = VerifyingKey::from_jwk(&rsa_jwk(8192)).expect("8192 bits in a key set");
+        assert_eq!(key.bits(), 8192);
     }
 }
