@@ -131,6 +131,10 @@ pub enum AuthErrorKind {
     DpopTokenUnbound,
     /// A DPoP-bound token (one with `cnf.jkt`) was sent as a bearer token (RFC 9449 §7.2).
     DpopBoundTokenAsBearer,
+    /// The token's `cnf` holds a confirmation method tokengate cannot verify (such as an mTLS
+    /// certificate thumbprint, `x5t#S256`, RFC 8705 §3.1): accepted, the token would lose
+    /// its binding and pass as a bearer token.
+    UnsupportedConfirmation,
     /// The DPoP replay store cannot be reached, so a proof cannot be checked for replay.
     ReplayStoreUnavailable,
 }
@@ -218,6 +222,7 @@ impl AuthErrorKind {
             Self::DpopKeyMismatch => "dpop_key_mismatch",
             Self::DpopTokenUnbound => "dpop_token_unbound",
             Self::DpopBoundTokenAsBearer => "dpop_bound_token_as_bearer",
+            Self::UnsupportedConfirmation => "unsupported_confirmation",
             Self::ReplayStoreUnavailable => "replay_store_unavailable",
         }
     }
@@ -267,6 +272,9 @@ impl AuthErrorKind {
             Self::DpopKeyMismatch => "the token is bound to another DPoP key",
             Self::DpopTokenUnbound => "the token is not bound to a DPoP key",
             Self::DpopBoundTokenAsBearer => "a DPoP-bound token must be sent with the DPoP scheme",
+            Self::UnsupportedConfirmation => {
+                "the token is bound to its client by a method that is not supported"
+            }
             Self::ReplayStoreUnavailable => "DPoP replay detection is temporarily unavailable",
         }
     }

@@ -2,11 +2,12 @@
 //! the claims the profile reads and the values the service requires.
 
 use std::any::TypeId;
-use std::collections::HashSet;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use serde::de::{DeserializeOwned, IntoDeserializer};
+use serde::de::{DeserializeOwned, IgnoredAny, IntoDeserializer};
 use serde_json::value::RawValue;
 
 use crate::claims::{
@@ -364,6 +365,17 @@ impl Policy {
             None => None,
             Some(cnf) => {
                 let jkt = navigate(cnf, &["jkt".into()]).map_err(|()| malformed("cnf"))?;
+                // RFC 7800 §3.1: each member is a confirmation method the presenter must
+                // satisfy. One tokengate cannot check (`x5t#S256`, RFC 8705 §3.1) would be
+                // dropped, and the token taken as less bound than it is.
+                let members: HashMap<Cow<'_, str>, IgnoredAny> =
+                    serde_json::from_str(cnf.get()).map_err(|_| malformed("cnf"))?;
+                if members.keys().any(|method| method != "jkt") {
+                    return Err(AuthError::claim(
+                        AuthErrorKind::UnsupportedConfirmation,
+                        "cnf",
+                    ));
+                }
                 read_str(jkt, "cnf")?
             }
         };
@@ -472,8 +484,12 @@ impl Policy {
                 return Err(AuthError::claim(AuthErrorKind::WrongTokenUse, "token_use"));
             }
         }
-        if read.typ.as_ref().is_some_and(|t| *t.0 != *"Bearer") {
-            return Err(AuthError::claim(AuthErrorKind::WrongTokenUse, "typ"));
+        // Keycloak's access tokens say `typ: Bearer`, or `DPoP` when bound to a key (RFC 9449
+        // §6); a `DPoP` one only with the `cnf.jkt` the layer checks the proof against.
+        match read.typ.as_ref().map(|t| &*t.0) {
+            None | Some("Bearer") => {}
+            Some("DPoP") if read.dpop_jkt.is_some() => {}
+            Some(_) => return Err(AuthError::claim(AuthErrorKind::WrongTokenUse, "typ")),
         }
         for claim in profile.required_claims() {
             if !self.present(raw, claim) {

@@ -11,7 +11,7 @@ use crate::claims::{ClaimPath, TokenUse};
 /// | [`Profile::cognito_id`] | absent, `JWT` | `iss` `exp` `iat` `token_use`=`id` `aud` `sub` | `aud` | — | `cognito:groups` |
 /// | [`Profile::rfc9068`] | `at+jwt` (RFC 9068 §2.1) | `iss` `exp` `aud` `sub` `client_id` `iat` `jti` | `client_id` | `scope` | `groups` |
 /// | [`Profile::generic`] | absent, `JWT` or `at+jwt` | `iss` `exp` | `client_id` | `scope`, else `scp` | `groups` |
-/// | [`Profile::keycloak`] | absent, `JWT` or `at+jwt`; payload `typ` `Bearer` | `iss` `exp` `iat` | `azp` | `scope` | `realm_access.roles` |
+/// | [`Profile::keycloak`] | absent, `JWT` or `at+jwt`; payload `typ` `Bearer` (or `DPoP` with `cnf.jkt`) | `iss` `exp` `iat` | `azp` | `scope` | `realm_access.roles` |
 /// | [`Profile::entra`] | absent, `JWT` or `at+jwt` | `iss` `exp` `aud` `tid` `azp` | `azp` | `scp` | `roles` |
 /// | [`Profile::auth0`] | absent, `JWT` or `at+jwt` | `iss` `exp` `aud` | `azp`, else `client_id` | `scope` | — |
 /// | [`Profile::okta`] | absent, `JWT` or `at+jwt` | `iss` `exp` `aud` | `cid` | `scp` | `groups` |
@@ -25,10 +25,11 @@ use crate::claims::{ClaimPath, TokenUse};
 /// **ID tokens are not access tokens.** Every profile but [`Profile::cognito_id`] refuses a
 /// token that is recognisably an OpenID Connect ID token, as
 /// [`WrongTokenUse`](crate::AuthErrorKind::WrongTokenUse): one carrying `nonce`, `at_hash` or
-/// `c_hash`, or `token_use: "id"` (Keycloak: a payload `typ` other than `Bearer`, or `at_hash` or
-/// `c_hash`; Keycloak copies `nonce` into access tokens). Without this, an ID token whose `aud`
-/// is the API's audience (common with Entra ID, where the API is often its own client) would
-/// pass as an access token. [`Profile::accept_id_tokens`] gives that check up.
+/// `c_hash`, or `token_use: "id"` (Keycloak: a payload `typ` other than `Bearer` or a bound
+/// `DPoP`, or `at_hash` or `c_hash`; Keycloak copies `nonce` into access tokens). Without
+/// this, an ID token whose `aud` is the API's audience (common with Entra ID, where the API
+/// is often its own client) would pass as an access token. [`Profile::accept_id_tokens`]
+/// gives that check up.
 ///
 /// ```
 /// use tokengate::{Profile, ScopeClaim};
@@ -137,7 +138,9 @@ impl Profile {
     /// Keycloak access tokens (`https://HOST/realms/REALM`): the client is `azp` (Keycloak
     /// leaves `aud` absent or `account` unless a mapper adds the API), roles from
     /// `realm_access.roles` (add a client's with [`Profile::client_roles`]), scopes from
-    /// `scope`, and the payload's `typ`, when present, must be `Bearer`.
+    /// `scope`, and the payload's `typ`, when present, must be `Bearer`, or `DPoP` for a
+    /// token with the `cnf.jkt` binding (which [`JwtAuthLayer::dpop`](crate::JwtAuthLayer::dpop)
+    /// checks a proof against).
     pub fn keycloak() -> Self {
         Self::with_defaults(Kind::Keycloak)
     }

@@ -629,12 +629,108 @@ async fn a_malformed_cnf_is_refused_not_ignored() {
         assert_eq!(reply.status, 401, "{cnf}");
         reply.assert_error_body("invalid_token", AuthErrorKind::MalformedClaim.description());
     }
-    // Other confirmation methods alone bind nothing DPoP checks.
-    let token = token_with(|claims| {
-        claims.insert("cnf".into(), json!({"x5t#S256": "abc"}));
-    });
-    assert_eq!(server.get_with("/me", &token).await.status, 200);
+    assert_eq!(hits.count(), 0);
+}
+
+#[tokio::test]
+async fn a_cnf_with_a_confirmation_method_tokengate_cannot_check_is_refused() {
+    // A certificate-bound token (RFC 8705) taken without its certificate check would pass as
+    // a bearer token: refused, with the DPoP scheme and a valid proof too.
+    let (server, hits) = serve(JwtAuthLayer::new(authorizer()).dpop(Dpop::allowed())).await;
+    let key = client_key();
+    let kind = AuthErrorKind::UnsupportedConfirmation;
+    for cnf in [
+        json!({"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}),
+        json!({"jkt": key.jkt(), "x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}),
+        json!({"jwk": key.public_jwk()}),
+        json!({"kid": "k1"}),
+    ] {
+        let token = token_with(|claims| {
+            claims.insert("cnf".into(), cnf.clone());
+        });
+        let reply = server.get_with("/me", &token).await;
+        assert_eq!(reply.status, 401, "{cnf}");
+        reply.assert_error_body("invalid_token", kind.description());
+        let reply = get_me(&server, key, &token).await;
+        assert_eq!(reply.status, 401, "{cnf}");
+        reply.assert_error_body("invalid_token", kind.description());
+    }
+    assert_eq!(hits.count(), 0);
+    // `cnf` with `jkt` alone is the DPoP binding, as before.
+    let reply = get_me(&server, key, &bound_token(key)).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
     assert_eq!(hits.count(), 1);
+}
+
+/// A Keycloak access token for [`crate::key`], its payload `typ` given, and with `cnf.jkt`
+/// when bound to `key`.
+fn keycloak_token(typ: &str, bound_to: Option<&DpopKey>) -> String {
+    let now = now();
+    let mut claims = json!({
+        "iss": KEYCLOAK_REALM,
+        "exp": now + 300,
+        "iat": now - 5,
+        "sub": "0b6f5e2c",
+        "typ": typ,
+        "azp": "orders-web",
+        "aud": "account",
+        "preferred_username": "alice",
+        "scope": "openid profile",
+    });
+    if let Some(key) = bound_to {
+        claims["cnf"] = json!({"jkt": key.jkt()});
+    }
+    crate::key().token(&claims)
+}
+
+const KEYCLOAK_REALM: &str = "https://sso.example.com/realms/acme";
+
+#[tokio::test]
+async fn keycloak_dpop_typed_tokens_pass_with_their_binding_only() {
+    let authorizer = tokengate::Authorizer::builder(tokengate::Profile::keycloak())
+        .issuer(KEYCLOAK_REALM)
+        .authorized_party("orders-web")
+        .keys(
+            tokengate::KeySet::from_jwks_json(&crate::support::jwks(&[crate::key()]))
+                .expect("keys"),
+        )
+        .build();
+    let (server, hits) = serve(JwtAuthLayer::new(authorizer).dpop(Dpop::allowed())).await;
+    let key = client_key();
+    // Keycloak types a DPoP-bound access token `DPoP`: served with a proof of its key...
+    let bound = keycloak_token("DPoP", Some(key));
+    let reply = get_me(&server, key, &bound).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.body, key.jkt());
+    // ...and refused as a bearer token (RFC 9449 §7.2).
+    let reply = server.get_with("/me", &bound).await;
+    assert_eq!(reply.status, 401);
+    reply.assert_error_body(
+        "invalid_token",
+        AuthErrorKind::DpopBoundTokenAsBearer.description(),
+    );
+    // `DPoP` without the key it is bound to could never be checked as one.
+    let unbound = keycloak_token("DPoP", None);
+    for reply in [
+        server.get_with("/me", &unbound).await,
+        get_me(&server, key, &unbound).await,
+    ] {
+        assert_eq!(reply.status, 401);
+        reply.assert_error_body("invalid_token", AuthErrorKind::WrongTokenUse.description());
+    }
+    // Bearer tokens keep working; other types stay refused.
+    assert_eq!(
+        server
+            .get_with("/me", &keycloak_token("Bearer", None))
+            .await
+            .status,
+        200
+    );
+    let reply = server
+        .get_with("/me", &keycloak_token("Refresh", None))
+        .await;
+    reply.assert_error_body("invalid_token", AuthErrorKind::WrongTokenUse.description());
+    assert_eq!(hits.count(), 2);
 }
 
 /// An introspection endpoint (RFC 7662) that answers every token with the Cognito access
