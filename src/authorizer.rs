@@ -367,6 +367,14 @@ impl Authorizer {
     /// With remote keys, an unknown `kid` waits for one shared refetch when the last fetch is
     /// older than the cooldown, and is refused at once otherwise.
     ///
+    /// It sees no DPoP proof, so it does **not** refuse a DPoP-bound token (one with
+    /// `cnf.jkt`, in [`Claims::dpop_jkt`]): [`JwtAuthLayer`](crate::JwtAuthLayer) checks the
+    /// binding against the request's proof with [`dpop`](crate::JwtAuthLayer::dpop), and
+    /// refuses a bound token sent as a bearer token in every mode. Called on its own, refuse
+    /// a token whose `dpop_jkt()` is `Some` unless you checked its proof. A `cnf` holding a
+    /// confirmation method tokengate cannot check is refused here
+    /// ([`AuthErrorKind::UnsupportedConfirmation`]).
+    ///
     /// # Errors
     ///
     /// An [`AuthError`] whose kind names the first rule the token broke, or

@@ -78,6 +78,12 @@ pub(crate) enum Mode {
 /// The proof is checked on every request, also when the token itself is a verified-token
 /// cache hit.
 ///
+/// **Set [`Dpop::public_url`] in production.** Without it, the URL `htu` must name is made
+/// from the request: its `Host` header (or HTTP/2's `:scheme` and `:authority`), which the
+/// client writes. A proof made for another service that takes the same tokens (same issuer
+/// and audience) can then be spent here, within its window, by a request claiming that
+/// service's host. With the public URL, only proofs naming this service pass.
+///
 /// # Example
 ///
 /// ```
@@ -141,7 +147,9 @@ impl Dpop {
     ///
     /// Without it, `htu` is compared with the request's absolute URI (HTTP/2), else with
     /// `http://` and its `Host` header: right for a service clients reach directly over
-    /// plain HTTP, wrong behind a TLS-terminating proxy.
+    /// plain HTTP, wrong behind a TLS-terminating proxy. Either way the host is the one the
+    /// client claims, so a proof for another service taking the same tokens passes too: set
+    /// the public URL wherever that matters.
     ///
     /// # Errors
     ///

@@ -373,3 +373,26 @@ async fn a_request_path_with_dot_segments_is_refused_whatever_the_proof_names() 
     assert_eq!(status, 200);
     assert_eq!(hits.count(), 3);
 }
+
+#[tokio::test]
+async fn without_a_public_url_the_clients_host_decides_which_service_a_proof_names() {
+    // A proof made for another service that takes the same tokens (`http://h/me`) passes
+    // here when the request claims `Host: h`; with this service's public URL it is refused.
+    let key = client_key();
+    let token = bound_token(key);
+    let hits = Hits::default();
+    let for_another = key.proof("GET", "http://h/me", &token);
+    let (status, _) = get_raw_path(Dpop::required(), "/me", &token, &for_another, &hits).await;
+    assert_eq!(status, 200);
+    let for_another = key.proof("GET", "http://h/me", &token);
+    let this_service = Dpop::required()
+        .public_url("https://b.example")
+        .expect("url");
+    let (status, challenge) = get_raw_path(this_service, "/me", &token, &for_another, &hits).await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        challenge.as_deref(),
+        Some(dpop_challenge(AuthErrorKind::DpopProofMismatch).as_str())
+    );
+    assert_eq!(hits.count(), 1);
+}

@@ -200,3 +200,42 @@ async fn a_redis_that_never_answers_is_503_after_the_timeout() {
     );
     assert_eq!(hits.count(), 0);
 }
+
+#[tokio::test]
+async fn a_full_redis_forgets_no_proof_under_noeviction_and_forgets_them_under_lru() {
+    // Every key has a TTL, so the `volatile-*` policies (managed Redis services' usual
+    // default) evict them as readily as the `allkeys-*` ones.
+    let Some(redis) = RedisServer::start("full_redis") else {
+        return;
+    };
+    let (server, hits) = replica(&redis.url()).await;
+    let key = client_key();
+    let token = bound_token(key);
+    let me = format!("{PUBLIC}/me");
+    let config = |name: &str, value: &str| {
+        assert_eq!(redis.command(&["CONFIG", "SET", name, value]), "+OK");
+    };
+    for (policy, replay_after) in [
+        ("noeviction", 401),
+        ("allkeys-lru", 200),
+        ("volatile-lru", 200),
+    ] {
+        config("maxmemory-policy", policy);
+        let used = key.proof("GET", &me, &token);
+        assert_eq!(call(&server, &token, &used).await.status, 200, "{policy}");
+        // Full: a proof that cannot be recorded is refused, never taken unrecorded.
+        config("maxmemory", "1");
+        let reply = call(&server, &token, &key.proof("GET", &me, &token)).await;
+        assert_eq!(reply.status, 503, "{policy}: {reply:?}");
+        reply.assert_error_body(
+            "temporarily_unavailable",
+            AuthErrorKind::ReplayStoreUnavailable.description(),
+        );
+        config("maxmemory", "0");
+        // Room again: under `noeviction` the used proof is still known; an evicting policy
+        // dropped it, and the replay passes.
+        let reply = call(&server, &token, &used).await;
+        assert_eq!(reply.status, replay_after, "{policy}: {reply:?}");
+    }
+    assert_eq!(hits.count(), 5);
+}
