@@ -47,6 +47,13 @@ fn executables() -> &'static HashMap<String, PathBuf> {
         if cfg!(feature = "metrics") {
             features.push("metrics");
         }
+        // Internal features change only this crate, but a different set still rebuilds it.
+        if cfg!(feature = "fuzzing") {
+            features.push("fuzzing");
+        }
+        if cfg!(feature = "bench-internals") {
+            features.push("bench-internals");
+        }
         let output = Command::new(env!("CARGO"))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .args([
