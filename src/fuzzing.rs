@@ -122,6 +122,7 @@ fn past_the_signature(kind: AuthErrorKind) -> bool {
             | AuthErrorKind::WrongTokenUse
             | AuthErrorKind::ClaimMismatch
             | AuthErrorKind::CheckFailed
+            | AuthErrorKind::UnsupportedConfirmation
     )
 }
 
@@ -786,6 +787,8 @@ fn predict(spec: &Spec, payload: &[u8]) -> Prediction {
     if let Some((path, _)) = spec.required {
         read.push(path[0]);
     }
+    // `cnf` is read under every profile: a bound token must never pass as a bearer one.
+    read.push("cnf");
     for name in &read {
         get(name)?;
     }
@@ -810,6 +813,23 @@ fn predict(spec: &Spec, payload: &[u8]) -> Prediction {
         string("typ")?
     } else {
         None
+    };
+    // RFC 9449 §6.1 and RFC 7800 §3.1: an object whose only confirmation method is `jkt`,
+    // a string; any other method is one the library cannot check.
+    let cnf_jkt = match get("cnf")? {
+        None => None,
+        Some(raw) => {
+            let inner = members(raw.get()).ok_or(MalformedClaim)?;
+            let jkt = member(&inner, "jkt").map_err(|()| MalformedClaim)?;
+            if inner.iter().any(|(name, _)| name != "jkt") {
+                return Err(UnsupportedConfirmation);
+            }
+            match jkt.map(value) {
+                None => None,
+                Some(Some(Value::String(jkt))) => Some(jkt),
+                Some(_) => return Err(MalformedClaim),
+            }
+        }
     };
     let marker = spec.markers.iter().find(|m| matches!(get(m), Ok(Some(_))));
     let mut scopes: Option<Vec<String>> = None;
@@ -876,8 +896,10 @@ fn predict(spec: &Spec, payload: &[u8]) -> Prediction {
     if marker.is_some() || token_use.as_deref() == Some("id") {
         return Err(WrongTokenUse);
     }
-    if typ.as_deref().is_some_and(|t| t != "Bearer") {
-        return Err(WrongTokenUse);
+    match typ.as_deref() {
+        None | Some("Bearer") => {}
+        Some("DPoP") if cnf_jkt.is_some() => {}
+        Some(_) => return Err(WrongTokenUse),
     }
     for claim in spec.present {
         let present = match *claim {
