@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use aws_lc_rs::encoding::AsDer as _;
+use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{KeyPair, RsaKeyPair};
 use base64::Engine as _;
@@ -112,13 +112,31 @@ impl SigningKey {
         self.jwk().to_string()
     }
 
+    /// The public key as a PKCS#1 `RSAPublicKey` (RFC 8017 §A.1.1), DER.
+    pub(crate) fn public_pkcs1_der(&self) -> Vec<u8> {
+        self.pair.public_key().as_ref().to_vec()
+    }
+
+    /// The public key as a SubjectPublicKeyInfo (RFC 5280 §4.1.2.7), DER.
+    pub(crate) fn public_spki_der(&self) -> Result<Vec<u8>, Error> {
+        let der: PublicKeyX509Der<'static> = self.pair.public_key().as_der().map_err(|_| {
+            Error::new(ErrorKind::Config("cannot encode the RSA public key".into()))
+        })?;
+        Ok(der.as_ref().to_vec())
+    }
+
     /// A compact JWS of `claims` with this key: header `{"alg": "RS256", "kid"}`, as
     /// Cognito's (no `typ`).
     pub(crate) fn sign_claims(&self, claims: &Value) -> Result<String, Error> {
         let mut header = Header::new(Algorithm::RS256);
         header.typ = None;
         header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.encoding)
+        self.sign_with(&header, claims)
+    }
+
+    /// A compact JWS of `claims` with this key under `header` (RS256 for this key).
+    pub(crate) fn sign_with(&self, header: &Header, claims: &Value) -> Result<String, Error> {
+        jsonwebtoken::encode(header, claims, &self.encoding)
             .map_err(|e| Error::new(ErrorKind::Config(format!("signing failed: {e}"))))
     }
 }

@@ -53,7 +53,7 @@ mod verify;
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use tokio::sync::oneshot;
 
@@ -87,6 +87,8 @@ pub(crate) struct Shared {
     /// Who may use the admin API.
     pub(crate) admin: admin_guard::AdminGuard,
     pub(crate) state: Mutex<store::State>,
+    /// The attacker's key of the `jwk`, `jku` and `x5u` forgeries, made on first use.
+    pub(crate) attacker: OnceLock<keys::SigningKey>,
 }
 
 impl fmt::Debug for Shared {
@@ -110,6 +112,7 @@ impl Shared {
             key_path: String::new(),
             clock: Arc::new(SystemClock),
             cookie_name: session::new_cookie_name(),
+            attacker: OnceLock::new(),
             state: Mutex::new(store::State::new(
                 config,
                 keys::KeyRing::generate().expect("keys"),
@@ -338,6 +341,7 @@ impl MockIssuerBuilder {
             key_path,
             clock: self.clock,
             cookie_name: session::new_cookie_name(),
+            attacker: OnceLock::new(),
             admin,
             state: Mutex::new(state),
         });

@@ -12,12 +12,12 @@ use axum::routing::{get, post};
 use http_body_util::LengthLimitError;
 
 use crate::mock::endpoints::{
-    admin, authorize, device, device_authorization, discovery, introspect, login, logout, revoke,
-    token, userinfo,
+    admin, attacker_keys, authorize, device, device_authorization, discovery, introspect, login,
+    logout, revoke, token, userinfo,
 };
 use crate::mock::error::OAuthError;
 use crate::mock::store::RecordedRequest;
-use crate::mock::{Shared, admin_guard, form, html};
+use crate::mock::{Shared, admin_guard, forgery, form, html};
 
 /// Bodies beyond this are refused (413) before any handler reads them.
 const MAX_BODY: usize = 64 * 1024;
@@ -30,6 +30,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             get(discovery::openid_configuration),
         )
         .route(&shared.well_known("jwks.json"), get(discovery::jwks))
+        .route(
+            &forgery::jku_path(&shared),
+            get(attacker_keys::attacker_jwks),
+        )
         .route("/oauth2/authorize", get(authorize::authorize))
         .route("/login", get(login::page).post(login::submit))
         .route("/oauth2/token", post(token::token))

@@ -214,28 +214,6 @@ impl From<UseName> for KeyUse {
     }
 }
 
-#[derive(Clone, Copy, Debug, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum ForgeryName {
-    AlgNone,
-    Hs256WithPublicKey,
-    UnknownKid,
-    RetiredKey,
-    TamperedSignature,
-}
-
-impl From<ForgeryName> for Forgery {
-    fn from(name: ForgeryName) -> Self {
-        match name {
-            ForgeryName::AlgNone => Self::AlgNone,
-            ForgeryName::Hs256WithPublicKey => Self::Hs256WithPublicKey,
-            ForgeryName::UnknownKid => Self::UnknownKid,
-            ForgeryName::RetiredKey => Self::RetiredKey,
-            ForgeryName::TamperedSignature => Self::TamperedSignature,
-        }
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TokenRequest {
@@ -254,7 +232,7 @@ struct TokenRequest {
     #[serde(default)]
     not_yet_valid: bool,
     #[serde(default)]
-    forgery: Option<ForgeryName>,
+    forgery: Option<Forgery>,
 }
 
 async fn mint_token(State(shared): State<Arc<Shared>>, body: Bytes) -> AdminResult {
@@ -281,7 +259,7 @@ async fn mint_token(State(shared): State<Arc<Shared>>, body: Bytes) -> AdminResu
             builder = builder.without(name);
         }
         if let Some(forgery) = request.forgery {
-            builder = builder.forge(forgery.into());
+            builder = builder.forge(forgery);
         }
         builder.try_sign()
     })

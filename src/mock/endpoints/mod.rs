@@ -3,6 +3,7 @@
 //! (`form`), client authentication, scopes — and never import each other.
 
 pub(crate) mod admin;
+pub(crate) mod attacker_keys;
 pub(crate) mod authorize;
 pub(crate) mod device;
 pub(crate) mod device_authorization;

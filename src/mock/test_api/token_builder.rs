@@ -109,6 +109,15 @@ impl<'a> TokenBuilder<'a> {
         self
     }
 
+    /// Which key signs, and so which kind of token this is: an ID token for
+    /// [`Forgery::IdTokenAsAccessToken`].
+    fn key_use(&self) -> KeyUse {
+        match self.forgery {
+            Some(Forgery::IdTokenAsAccessToken) => KeyUse::Id,
+            _ => self.key_use,
+        }
+    }
+
     /// The claims a grant would give this client and user now.
     fn default_claims(&self) -> Result<Map<String, Value>, ApiError> {
         let state = self.shared.state();
@@ -135,7 +144,7 @@ impl<'a> TokenBuilder<'a> {
             self.shared.now(),
             &state.config,
         );
-        match self.key_use {
+        match self.key_use() {
             KeyUse::Access => Ok(issue.access()),
             KeyUse::Id => issue
                 .id(None, None)
@@ -147,8 +156,8 @@ impl<'a> TokenBuilder<'a> {
     ///
     /// # Errors
     ///
-    /// When the user is unknown, an ID token has no user, or [`Forgery::RetiredKey`] is asked
-    /// before any key was retired.
+    /// When the user is unknown, an ID token (or [`Forgery::IdTokenAsAccessToken`]) has no
+    /// user, or [`Forgery::RetiredKey`] is asked before any key was retired.
     pub fn sign(self) -> Result<String, Error> {
         Ok(self.try_sign()?)
     }
@@ -156,16 +165,12 @@ impl<'a> TokenBuilder<'a> {
     /// [`sign`](Self::sign), telling what does not exist from what cannot be done (the
     /// admin API's 404 and 400).
     pub(crate) fn try_sign(self) -> Result<String, ApiError> {
+        let key_use = self.key_use();
         let mut claims = self.default_claims()?;
         claims.extend(self.claims);
         for name in &self.removed {
             claims.remove(name);
         }
-        forgery::sign(
-            self.shared,
-            self.key_use,
-            self.forgery,
-            &Value::Object(claims),
-        )
+        forgery::sign(self.shared, key_use, self.forgery, &Value::Object(claims))
     }
 }
