@@ -8,7 +8,11 @@
 //! In one process, on free localhost ports: the mock issuer with its demo pool (apps
 //! `demo-*`, users `alice` and `bob`, scopes `api/read` and `api/write`, group `admins`; see
 //! docs/mock.md), a partner's issuer whose tokens the mock trades for its own (token
-//! exchange), and an API behind `JwtAuthLayer`:
+//! exchange), and an API behind `JwtAuthLayer`. Token exchange is walked twice: a partner's
+//! user's token traded for one of ours, and alice's own token traded on her behalf (the
+//! service that received it asks for one narrowed to the API's audience and `api/read`, the
+//! backend named as actor in `act`).
+//!
 //!
 //! | route | needs |
 //! |---|---|
@@ -159,18 +163,19 @@ mod quickstart {
         // Authorization code with PKCE: alice signs in to the web app on the hosted form.
         let mut browser = Browser::new(http.clone());
         let case = "authorization code";
-        let refresh_token = match authorization_code(http, &mut browser, issuer).await {
+        let (alice_web, refresh_token) = match authorization_code(http, &mut browser, issuer).await
+        {
             Ok((token, refresh_token)) => {
                 walk.call(api, case, Some(&token), "/me", "200").await;
                 walk.call(api, case, Some(&token), "/read", "200").await;
                 walk.call(api, case, Some(&token), "/write", "403 scope=api/write")
                     .await;
                 walk.call(api, case, Some(&token), "/admin", "200").await;
-                refresh_token
+                (Some(token), refresh_token)
             }
             Err(err) => {
                 walk.failed(case, err);
-                None
+                (None, None)
             }
         };
 
@@ -208,6 +213,22 @@ mod quickstart {
             Ok(token) => {
                 walk.call(api, case, Some(&token), "/read", "200").await;
                 walk.call(api, case, Some(&token), "/admin", "403").await;
+            }
+            Err(err) => walk.failed(case, err),
+        }
+
+        // Token exchange on behalf of a user: the service that received alice's token from
+        // the web app trades it for one narrowed to the API (`aud`) and `api/read`, the
+        // backend as actor (`act`). Alice's groups stay hers; `api/write` is gone.
+        let case = "on behalf of alice";
+        match on_behalf_of(http, issuer, alice_web.as_deref(), backend.as_deref()).await {
+            Ok(token) => {
+                walk.call(api, case, Some(&token), "/read", "200").await;
+                walk.call(api, case, Some(&token), "/write", "403 scope=api/write")
+                    .await;
+                walk.call(api, case, Some(&token), "/admin", "200").await;
+                walk.claim(case, &token, "aud", "api");
+                walk.claim(case, &token, "act.sub", "demo-backend");
             }
             Err(err) => walk.failed(case, err),
         }
@@ -540,6 +561,35 @@ mod quickstart {
         field(&tokens, "access_token")
     }
 
+    /// Token exchange on behalf of a user (`demo-exchange`, RFC 8693 §2.1): alice's access
+    /// token is the subject, the backend's own token the actor; `audience` names the API's
+    /// resource server and `scope` narrows what alice granted. Answers the new access token.
+    async fn on_behalf_of(
+        http: &reqwest::Client,
+        issuer: &MockIssuer,
+        subject: Option<&str>,
+        actor: Option<&str>,
+    ) -> Result<String> {
+        let subject = subject.ok_or("the code flow gave no token to exchange")?;
+        let actor = actor.ok_or("client credentials gave no actor token")?;
+        let tokens = token_request(
+            http,
+            issuer,
+            &[
+                ("grant_type", EXCHANGE_GRANT),
+                ("subject_token", subject),
+                ("subject_token_type", ACCESS_TOKEN_TYPE),
+                ("actor_token", actor),
+                ("actor_token_type", ACCESS_TOKEN_TYPE),
+                ("audience", "api"),
+                ("scope", "api/read"),
+            ],
+            Some(("demo-exchange", "demo-exchange-secret")),
+        )
+        .await?;
+        field(&tokens, "access_token")
+    }
+
     // ---------------------------------------------------------------------------------------
     // HTTP, forms and URLs by hand
     // ---------------------------------------------------------------------------------------
@@ -829,13 +879,7 @@ mod quickstart {
                 Ok(response) => outcome(&response),
                 Err(err) => format!("error: {err}"),
             };
-            // The token's claims on the first row of each case only.
-            let first = self.rows.last().is_none_or(|row| row.case != case);
-            let token = match (first, token) {
-                (false, _) => String::new(),
-                (true, None) => "-".to_owned(),
-                (true, Some(token)) => summary(token),
-            };
+            let token = self.token_cell(case, token);
             self.rows.push(Row {
                 case: case.to_owned(),
                 token,
@@ -843,6 +887,34 @@ mod quickstart {
                 expect: expect.to_owned(),
                 got,
             });
+        }
+
+        /// Notes a claim of `token` (`act.sub`: `sub` inside `act`), read without checking
+        /// anything as the token column is; the route column names the claim.
+        fn claim(&mut self, case: &str, token: &str, path: &str, expect: &str) {
+            let claims = payload(token);
+            let value = path.split('.').fold(&claims, |value, name| &value[name]);
+            let got = value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_owned);
+            let token = self.token_cell(case, Some(token));
+            self.rows.push(Row {
+                case: case.to_owned(),
+                token,
+                route: path.to_owned(),
+                expect: expect.to_owned(),
+                got,
+            });
+        }
+
+        /// The token column: the token's claims on the first row of each case only.
+        fn token_cell(&self, case: &str, token: Option<&str>) -> String {
+            let first = self.rows.last().is_none_or(|row| row.case != case);
+            match (first, token) {
+                (false, _) => String::new(),
+                (true, None) => "-".to_owned(),
+                (true, Some(token)) => summary(token),
+            }
         }
 
         /// A grant that gave no token: its error, as a row that did not hold.
@@ -885,7 +957,7 @@ mod quickstart {
             let failed = self.rows.iter().filter(|row| !row.held()).count();
             match failed {
                 0 => println!(
-                    "\nevery call got what it should ({} calls)",
+                    "\nevery call got what it should ({} checks)",
                     self.rows.len()
                 ),
                 n => println!("\n{n} of {} rows did not hold (✗)", self.rows.len()),
@@ -928,12 +1000,7 @@ mod quickstart {
     /// The claims that matter of a token, read without checking anything (for the table
     /// only): `user@client: scopes +groups`, the user being the subject when there is none.
     fn summary(token: &str) -> String {
-        let payload = token.split('.').nth(1).unwrap_or_default();
-        let claims: Value = URL_SAFE_NO_PAD
-            .decode(payload)
-            .ok()
-            .and_then(|json| serde_json::from_slice(&json).ok())
-            .unwrap_or_default();
+        let claims = payload(token);
         let text = |name: &str| claims[name].as_str().unwrap_or("-");
         let (sub, client) = (text("sub"), text("client_id"));
         let mut out = match claims["username"].as_str() {
@@ -947,6 +1014,16 @@ mod quickstart {
             out.push_str(&format!(" +{}", group.as_str().unwrap_or("?")));
         }
         out
+    }
+
+    /// A token's claims, read without checking anything (`Null` when it has none).
+    fn payload(token: &str) -> Value {
+        let payload = token.split('.').nth(1).unwrap_or_default();
+        URL_SAFE_NO_PAD
+            .decode(payload)
+            .ok()
+            .and_then(|json| serde_json::from_slice(&json).ok())
+            .unwrap_or_default()
     }
 
     /// `text` in at most `width` characters.

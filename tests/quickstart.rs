@@ -13,13 +13,14 @@ use serde_json::Value;
 const TIMEOUT: Duration = Duration::from_secs(180);
 
 /// The first column of the table: every grant, then the refusals.
-const CASES: [&str; 12] = [
+const CASES: [&str; 13] = [
     "client credentials",
     "authorization code",
     "refresh",
     "implicit",
     "device authorization",
     "token exchange",
+    "on behalf of alice",
     "no token",
     "expired",
     "forged (alg none)",
