@@ -5,12 +5,16 @@
 
 #[path = "support/e2e.rs"]
 mod e2e;
+#[path = "support/jwt_parts.rs"]
+mod jwt_parts;
 
 use std::sync::{Arc, Mutex};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokengate::mock::{MockIssuer, TokenChanges, TokenCustomization, TokenEvent, TriggerSource};
+
+use jwt_parts::payload;
 
 use e2e::{
     ALICE_PASSWORD, ALICE_SUB, Approval, SPA_CALLBACK, WEB_CALLBACK, client_credentials,
@@ -19,13 +23,16 @@ use e2e::{
 
 const ALICE: (&str, &str) = ("alice", ALICE_PASSWORD);
 
-fn payload(token: &str) -> Value {
-    use base64::Engine as _;
-    let part = token.split('.').nth(1).expect("a JWT");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(part)
-        .expect("base64url");
-    serde_json::from_slice(&bytes).expect("JSON")
+/// `user` signs in to `demo-web` (the code flow with PKCE) for `openid email api/read`.
+async fn on_web(issuer: &MockIssuer, user: (&str, &str)) -> e2e::Tokens {
+    code_flow_with_pkce(
+        issuer,
+        "demo-web",
+        WEB_CALLBACK,
+        "openid email api/read",
+        user,
+    )
+    .await
 }
 
 /// A closure that notes every event and stamps each access token with its trigger.
@@ -50,14 +57,7 @@ async fn a_closure_sees_and_changes_the_tokens_of_every_grant() {
         .await
         .expect("starts");
 
-    let web = code_flow_with_pkce(
-        &issuer,
-        "demo-web",
-        WEB_CALLBACK,
-        "openid email api/read",
-        ALICE,
-    )
-    .await;
+    let web = on_web(&issuer, ALICE).await;
     let refreshed = refresh(
         &issuer,
         "demo-web",
@@ -144,14 +144,7 @@ async fn declarative_changes_apply_per_client_and_user_and_suppressing_wins() {
         .await
         .expect("starts");
 
-    let alice = code_flow_with_pkce(
-        &issuer,
-        "demo-web",
-        WEB_CALLBACK,
-        "openid email api/read",
-        ALICE,
-    )
-    .await;
+    let alice = on_web(&issuer, ALICE).await;
     let access = payload(&alice.access_token);
     assert_eq!(access["tenant"], "acme");
     assert_eq!(access["tier"], json!({"name": "gold", "seats": 5}));
@@ -164,14 +157,7 @@ async fn declarative_changes_apply_per_client_and_user_and_suppressing_wins() {
     );
     assert_eq!(id["cognito:groups"], json!(["auditors"]));
 
-    let bob = code_flow_with_pkce(
-        &issuer,
-        "demo-web",
-        WEB_CALLBACK,
-        "openid email api/read",
-        ("bob", "bob-password"),
-    )
-    .await;
+    let bob = on_web(&issuer, ("bob", "bob-password")).await;
     let access = payload(&bob.access_token);
     assert_eq!(access["tenant"], "globex");
     assert!(access.get("cognito:groups").is_none());
@@ -238,13 +224,11 @@ async fn protected_claims_are_refused_by_the_rust_and_admin_apis() {
             .await
             .expect_err(reason);
         assert!(start.to_string().contains(reason), "{start}");
-        let response = http()
-            .post(format!("{}/_admin/token-customizations", issuer.url()))
-            .header("content-type", "application/json")
-            .body(serde_json::to_vec(&rule).expect("JSON"))
-            .send()
-            .await
-            .expect("answered");
+        let response = post_json(
+            &format!("{}/_admin/token-customizations", issuer.url()),
+            &serde_json::to_value(&rule).expect("JSON"),
+        )
+        .await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         let body: Value =
             serde_json::from_slice(&response.bytes().await.expect("a body")).expect("JSON");
@@ -285,6 +269,17 @@ async fn a_closure_changing_a_protected_claim_fails_the_grant_with_server_error(
     assert_eq!(payload(&tokens.access_token)["sub"], "demo-backend");
 }
 
+/// POSTs `body` to an admin route, as JSON.
+async fn post_json(url: &str, body: &Value) -> reqwest::Response {
+    http()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("answered")
+}
+
 #[tokio::test]
 async fn the_admin_api_adds_lists_and_clears_customizations() {
     let issuer = MockIssuer::demo().start().await.expect("starts");
@@ -296,13 +291,7 @@ async fn the_admin_api_adds_lists_and_clears_customizations() {
             "scopes_to_suppress": ["api/write"],
         },
     });
-    let response = http()
-        .post(&url)
-        .header("content-type", "application/json")
-        .body(rule.to_string())
-        .send()
-        .await
-        .expect("answered");
+    let response = post_json(&url, &rule).await;
     assert_eq!(response.status(), StatusCode::OK);
     let config = issuer.config();
     assert_eq!(config.token_customizations.len(), 1);
@@ -317,13 +306,7 @@ async fn the_admin_api_adds_lists_and_clears_customizations() {
 
     // Unknown fields are refused: a typo never goes unnoticed.
     let typo = json!({"acess_token": {}});
-    let response = http()
-        .post(&url)
-        .header("content-type", "application/json")
-        .body(typo.to_string())
-        .send()
-        .await
-        .expect("answered");
+    let response = post_json(&url, &typo).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 
     // Like every admin request that changes something, JSON-typed (a web page cannot send it).

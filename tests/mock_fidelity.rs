@@ -2,12 +2,17 @@
 //! server would see against a real user pool.
 #![cfg(feature = "mock")]
 
+#[path = "support/jwt_parts.rs"]
+mod jwt_parts;
+
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::Value;
 use tokengate::mock::{Client, DEFAULT_POOL_ID, Grant, MockIssuer, ResourceServer, User};
 use tokengate::{AuthErrorKind, Authorizer, Profile, RemoteJwks};
+
+use jwt_parts::payload;
 
 fn http() -> reqwest::Client {
     reqwest::Client::builder()
@@ -179,16 +184,6 @@ async fn issuers_that_cannot_be_served_are_refused_at_start() {
 
 // ---------------------------------------------------------------------------------------------
 // Users: verified flags, sign-in names
-
-/// The claims of a token, read without checking (the tests check them elsewhere).
-fn payload(token: &str) -> Value {
-    use base64::Engine as _;
-    let part = token.split('.').nth(1).expect("a JWT");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(part)
-        .expect("base64url");
-    serde_json::from_slice(&bytes).expect("JSON")
-}
 
 async fn userinfo(issuer: &MockIssuer, token: &str) -> (StatusCode, Value) {
     let response = http()

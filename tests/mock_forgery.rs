@@ -5,6 +5,9 @@
 //! its own error, without fetching any URL a token names.
 #![cfg(feature = "mock")]
 
+#[path = "support/jwt_parts.rs"]
+mod jwt_parts;
+
 use aws_lc_rs::hmac;
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
 use base64::Engine as _;
@@ -15,6 +18,8 @@ use reqwest::header::CONTENT_TYPE;
 use serde_json::{Value, json};
 use tokengate::mock::{Forgery, MockIssuer};
 use tokengate::{AuthErrorKind, Authorizer, Profile};
+
+use jwt_parts::{header, payload};
 
 const CLIENT: &str = "demo-web";
 
@@ -41,11 +46,6 @@ fn forged(issuer: &MockIssuer, forgery: Forgery) -> String {
         .forge(forgery)
         .sign()
         .expect("forged")
-}
-
-fn segment(token: &str, at: usize) -> Value {
-    let part = token.split('.').nth(at).expect("a segment");
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("JSON")
 }
 
 fn signing_input_and_signature(token: &str) -> (&str, Vec<u8>) {
@@ -172,7 +172,7 @@ async fn every_forgery_is_refused_by_the_authorizer_with_its_own_error() {
 async fn each_forgery_has_the_header_its_name_says() {
     let issuer = demo().await;
     let access_kid = issuer.current_kid(tokengate::mock::KeyUse::Access);
-    let alg = |forgery| segment(&forged(&issuer, forgery), 0)["alg"].clone();
+    let alg = |forgery| header(&forged(&issuer, forgery))["alg"].clone();
     assert_eq!(alg(Forgery::AlgNone), "none");
     assert_eq!(alg(Forgery::AlgNoneCapitalized), "None");
     assert_eq!(alg(Forgery::AlgNoneUppercase), "NONE");
@@ -186,7 +186,7 @@ async fn each_forgery_has_the_header_its_name_says() {
         Forgery::Hs256WithSpkiDer,
         Forgery::Hs256WithPkcs1Der,
     ] {
-        let header = segment(&forged(&issuer, forgery), 0);
+        let header = header(&forged(&issuer, forgery));
         assert_eq!(
             header,
             json!({"alg": "HS256", "kid": access_kid}),
@@ -196,10 +196,10 @@ async fn each_forgery_has_the_header_its_name_says() {
     // The ID token: the ID key, `token_use: id`, the client as `aud`, no `client_id`.
     let id = forged(&issuer, Forgery::IdTokenAsAccessToken);
     assert_eq!(
-        segment(&id, 0)["kid"],
+        header(&id)["kid"],
         issuer.current_kid(tokengate::mock::KeyUse::Id)
     );
-    let claims = segment(&id, 1);
+    let claims = payload(&id);
     assert_eq!(claims["token_use"], "id");
     assert_eq!(claims["aud"], CLIENT);
     assert_eq!(claims["cognito:username"], "alice");
@@ -294,11 +294,11 @@ async fn header_key_forgeries_really_verify_under_the_attackers_key_they_name() 
 
     // `jwk`: the attacker's public key in the header, under its own kid.
     let embedded = forged(&issuer, Forgery::EmbeddedJwk);
-    let header = segment(&embedded, 0);
-    let attacker_kid = header["kid"].as_str().expect("a kid").to_owned();
-    assert_eq!(header["jwk"]["kid"], attacker_kid.as_str());
+    let head = header(&embedded);
+    let attacker_kid = head["kid"].as_str().expect("a kid").to_owned();
+    assert_eq!(head["jwk"]["kid"], attacker_kid.as_str());
     assert!(!issuer.kids().contains(&attacker_kid));
-    let jwk: Jwk = serde_json::from_value(header["jwk"].clone()).expect("a JWK");
+    let jwk: Jwk = serde_json::from_value(head["jwk"].clone()).expect("a JWK");
     jsonwebtoken::decode::<Value>(
         &embedded,
         &DecodingKey::from_jwk(&jwk).expect("an RSA key"),
@@ -308,10 +308,10 @@ async fn header_key_forgeries_really_verify_under_the_attackers_key_they_name() 
 
     // `jku`: under the issuer's path, serving the same attacker key.
     let jku = forged(&issuer, Forgery::JkuHeader);
-    let header = segment(&jku, 0);
-    assert_eq!(header["jku"], jku_url.as_str());
+    let head = header(&jku);
+    assert_eq!(head["jku"], jku_url.as_str());
     assert!(jku_url.starts_with(issuer.issuer()));
-    assert_eq!(header["kid"], attacker_kid.as_str());
+    assert_eq!(head["kid"], attacker_kid.as_str());
     let (status, set) = get(&jku_url).await;
     assert_eq!(status, 200);
     let set: jsonwebtoken::jwk::JwkSet = serde_json::from_str(&set).expect("a key set");
@@ -330,10 +330,10 @@ async fn header_key_forgeries_really_verify_under_the_attackers_key_they_name() 
 
     // `x5u`: under the issuer's path too; the mock makes no certificate.
     let x5u = forged(&issuer, Forgery::X5uHeader);
-    let header = segment(&x5u, 0);
-    let x5u_url = header["x5u"].as_str().expect("an x5u");
+    let head = header(&x5u);
+    let x5u_url = head["x5u"].as_str().expect("an x5u");
     assert_eq!(x5u_url, format!("{}/_forgery/x5u.pem", issuer.issuer()));
-    assert_eq!(header["kid"], attacker_kid.as_str());
+    assert_eq!(head["kid"], attacker_kid.as_str());
     assert_eq!(get(x5u_url).await.0, 404);
     jsonwebtoken::decode::<Value>(
         &x5u,
@@ -375,7 +375,7 @@ async fn the_admin_api_mints_each_forgery_by_its_snake_case_name() {
             (status, body)
         }
     };
-    let header_of = |body: &Value| segment(body["token"].as_str().expect("a token"), 0);
+    let header_of = |body: &Value| header(body["token"].as_str().expect("a token"));
     let (status, body) = mint("alg_none_capitalized").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(header_of(&body)["alg"], "None");
@@ -385,7 +385,7 @@ async fn the_admin_api_mints_each_forgery_by_its_snake_case_name() {
     assert!(header_of(&body)["jku"].is_string(), "{body}");
     let (_, body) = mint("id_token_as_access_token").await;
     assert_eq!(
-        segment(body["token"].as_str().expect("a token"), 1)["token_use"],
+        payload(body["token"].as_str().expect("a token"))["token_use"],
         "id"
     );
     let (status, body) = mint("hs256_with_a_guess").await;
