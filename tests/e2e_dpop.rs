@@ -353,3 +353,97 @@ async fn a_public_clients_refresh_token_is_bound_to_its_dpop_key() {
     let access = body["access_token"].as_str().expect("access token");
     assert_eq!(payload(access)["cnf"]["jkt"], client.jkt());
 }
+
+#[tokio::test]
+async fn the_mocks_introspection_keeps_the_binding_and_the_layer_enforces_it() {
+    let fx = start().await;
+    let client = DpopClient::new().expect("a key");
+    let token = backend_token(&fx.mock, &client).await;
+    let body = http()
+        .post(fx.mock.introspection_endpoint())
+        .basic_auth("demo-backend", Some("demo-backend-secret"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_encode(&[("token", &token)]))
+        .send()
+        .await
+        .expect("the mock answers")
+        .bytes()
+        .await
+        .expect("a body");
+    let answer: Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(answer["active"], true, "{answer}");
+    assert_eq!(answer["token_type"], "DPoP", "{answer}");
+    assert_eq!(answer["cnf"]["jkt"], client.jkt(), "{answer}");
+
+    // An API that knows tokens only by introspection (every token, JWT or not, goes there).
+    let authorizer = tokengate::Authorizer::builder(Profile::cognito_access())
+        .issuer(fx.mock.issuer())
+        .client_id("demo-backend")
+        .introspection(
+            tokengate::Introspection::new(
+                &fx.mock.introspection_endpoint(),
+                tokengate::ClientAuth::basic("demo-backend", "demo-backend-secret"),
+            )
+            .expect("loopback URL"),
+        )
+        .build();
+    let api = Api::start(protected_api(
+        JwtAuthLayer::new(authorizer).dpop(Dpop::allowed()),
+    ))
+    .await;
+    let url = format!("{}/me", api.base);
+    let with_proof = me(&api, &token, &client.proof("GET", &url, Some(&token))).await;
+    assert_eq!(with_proof.status, 200, "{}", with_proof.body);
+    let as_bearer = http()
+        .get(&url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("the API answers");
+    assert_eq!(as_bearer.status(), 401, "a bound token taken as bearer");
+}
+
+#[tokio::test]
+async fn a_bound_subject_token_is_exchanged_only_with_a_proof_of_its_key() {
+    let fx = start().await;
+    let holder = DpopClient::new().expect("a key");
+    let subject = backend_token(&fx.mock, &holder).await;
+    let endpoint = fx.mock.token_endpoint();
+    let exchange = |proof: Option<String>| {
+        let (mock, subject) = (&fx.mock, subject.clone());
+        async move {
+            token_request(
+                mock,
+                "demo-exchange",
+                Some("demo-exchange-secret"),
+                &[
+                    (
+                        "grant_type",
+                        "urn:ietf:params:oauth:grant-type:token-exchange",
+                    ),
+                    ("subject_token", &subject),
+                    (
+                        "subject_token_type",
+                        "urn:ietf:params:oauth:token-type:access_token",
+                    ),
+                ],
+                proof.as_deref(),
+            )
+            .await
+        }
+    };
+    // Without a proof, or with another key's: the binding would be laundered away.
+    let (status, body) = exchange(None).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "invalid_request", "{body}");
+    let thief = DpopClient::new().expect("a key");
+    let (status, body) = exchange(Some(thief.proof("POST", &endpoint, None))).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "invalid_request", "{body}");
+    // The holder's proof: the new token is bound to the same key.
+    let (status, body) = exchange(Some(holder.proof("POST", &endpoint, None))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "DPoP", "{body}");
+    let issued = body["access_token"].as_str().expect("an access token");
+    assert_eq!(payload(issued)["cnf"]["jkt"], holder.jkt());
+}

@@ -95,8 +95,13 @@ async fn access_token(shared: &Shared, token: &str) -> Option<Value> {
             out.insert(name.into(), value.clone());
         }
     }
-    out.insert("token_type".into(), json!("Bearer"));
-    for name in ["exp", "iat", "sub", "iss", "jti", "token_use"] {
+    // RFC 9449 §6.2: a DPoP-bound token is introspected as `DPoP`, with its binding.
+    let bound = claims.dpop_jkt().is_some();
+    out.insert(
+        "token_type".into(),
+        json!(if bound { "DPoP" } else { "Bearer" }),
+    );
+    for name in ["exp", "iat", "sub", "iss", "jti", "token_use", "cnf"] {
         if let Some(value) = all.get(name) {
             out.insert(name.into(), value.clone());
         }

@@ -310,6 +310,19 @@ pub(crate) async fn exchange(
         Some(token) => Some(check(shared, token, "actor token").await?),
         None => None,
     };
+    // A DPoP-bound token is only good in the hands of its key's holder (RFC 9449): trading
+    // it needs a proof made with that key, or the binding would be laundered away.
+    for (checked, what) in [
+        (Some(&subject), "subject token"),
+        (actor.as_ref(), "actor token"),
+    ] {
+        let bound = checked.and_then(|c| c.claims.dpop_jkt());
+        if bound.is_some_and(|jkt| dpop != Some(jkt)) {
+            return Err(OAuthError::invalid_request(format!(
+                "the {what} is DPoP-bound: the request needs a DPoP proof made with its key"
+            )));
+        }
+    }
     let sub = subject
         .claims
         .subject()
