@@ -15,8 +15,8 @@ use tokengate::mock::{DpopClient, HostileProof, MockIssuer};
 use tokengate::{AuthErrorKind, Dpop, JwtAuthLayer, Profile};
 
 use e2e::{
-    ALICE_PASSWORD, Api, Browser, DEMO_CLIENTS, Reply, SPA_CALLBACK, authorize_url, form_encode,
-    http, protected_api, random_text, split_url,
+    ALICE_PASSWORD, Api, Browser, DEMO_CLIENTS, Reply, SPA_CALLBACK, WEB_CALLBACK, authorize_url,
+    form_encode, http, protected_api, random_text, split_url,
 };
 
 const ALGS: &str = "RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA";
@@ -446,4 +446,74 @@ async fn a_bound_subject_token_is_exchanged_only_with_a_proof_of_its_key() {
     assert_eq!(body["token_type"], "DPoP", "{body}");
     let issued = body["access_token"].as_str().expect("an access token");
     assert_eq!(payload(issued)["cnf"]["jkt"], holder.jkt());
+}
+
+#[tokio::test]
+async fn a_confidential_clients_refresh_token_is_not_bound_to_the_key() {
+    // RFC 9449 §5: the client authenticates on refresh, so its refresh token stays unbound;
+    // the access token it gets is bound to whatever key the refresh request proves.
+    let fx = start().await;
+    let client = DpopClient::new().expect("a key");
+    let url = authorize_url(
+        &fx.mock,
+        &[
+            ("response_type", "code"),
+            ("client_id", "demo-web"),
+            ("redirect_uri", WEB_CALLBACK),
+            ("scope", "openid api/read"),
+            ("state", "s"),
+        ],
+    );
+    let callback = Browser::new()
+        .sign_in(&fx.mock, &url, "alice", ALICE_PASSWORD)
+        .await
+        .redirect();
+    let (_, query, _) = split_url(&callback);
+    let code = query.get("code").expect("a code");
+    let endpoint = fx.mock.token_endpoint();
+    let (status, body) = token_request(
+        &fx.mock,
+        "demo-web",
+        Some("demo-web-secret"),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", WEB_CALLBACK),
+        ],
+        Some(&client.proof("POST", &endpoint, None)),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "DPoP", "{body}");
+    let refresh_token = body["refresh_token"].as_str().expect("a refresh token");
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+    ];
+    // No proof: a bearer token.
+    let (status, body) = token_request(
+        &fx.mock,
+        "demo-web",
+        Some("demo-web-secret"),
+        &refresh,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "Bearer", "{body}");
+    let access = body["access_token"].as_str().expect("access token");
+    assert!(payload(access).get("cnf").is_none(), "{access}");
+    // Another key's proof: bound to that key.
+    let other = DpopClient::new().expect("a key");
+    let (status, body) = token_request(
+        &fx.mock,
+        "demo-web",
+        Some("demo-web-secret"),
+        &refresh,
+        Some(&other.proof("POST", &endpoint, None)),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let access = body["access_token"].as_str().expect("access token");
+    assert_eq!(payload(access)["cnf"]["jkt"], other.jkt());
 }
