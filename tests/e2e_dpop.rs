@@ -115,6 +115,31 @@ async fn me(api: &Api, token: &str, proof: &str) -> Reply {
     }
 }
 
+/// Signs alice in to `client_id` in a browser and returns the authorization code, for
+/// `redirect_uri`, with `extra` authorization parameters (PKCE's, for instance).
+async fn alices_code(
+    mock: &MockIssuer,
+    client_id: &str,
+    redirect_uri: &str,
+    extra: &[(&str, &str)],
+) -> String {
+    let mut params = vec![
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", redirect_uri),
+        ("scope", "openid api/read"),
+        ("state", "s"),
+    ];
+    params.extend_from_slice(extra);
+    let url = authorize_url(mock, &params);
+    let callback = Browser::new()
+        .sign_in(mock, &url, "alice", ALICE_PASSWORD)
+        .await
+        .redirect();
+    let (_, query, _) = split_url(&callback);
+    query.get("code").expect("a code").clone()
+}
+
 fn dpop_challenge(kind: AuthErrorKind) -> String {
     format!(
         "DPoP realm=\"api\", error=\"{}\", error_description=\"{}\", algs=\"{ALGS}\"",
@@ -268,24 +293,16 @@ async fn a_public_clients_refresh_token_is_bound_to_its_dpop_key() {
     // The code flow with PKCE for the public `demo-spa`, up to the code.
     let verifier = random_text(32);
     let challenge = URL_SAFE_NO_PAD.encode(digest(&SHA256, verifier.as_bytes()).as_ref());
-    let url = authorize_url(
+    let code = &alices_code(
         &fx.mock,
+        "demo-spa",
+        SPA_CALLBACK,
         &[
-            ("response_type", "code"),
-            ("client_id", "demo-spa"),
-            ("redirect_uri", SPA_CALLBACK),
-            ("scope", "openid api/read"),
-            ("state", "s"),
             ("code_challenge", &challenge),
             ("code_challenge_method", "S256"),
         ],
-    );
-    let callback = Browser::new()
-        .sign_in(&fx.mock, &url, "alice", ALICE_PASSWORD)
-        .await
-        .redirect();
-    let (_, query, _) = split_url(&callback);
-    let code = query.get("code").expect("a code");
+    )
+    .await;
     let endpoint = fx.mock.token_endpoint();
     let (status, body) = token_request(
         &fx.mock,
@@ -454,22 +471,7 @@ async fn a_confidential_clients_refresh_token_is_not_bound_to_the_key() {
     // the access token it gets is bound to whatever key the refresh request proves.
     let fx = start().await;
     let client = DpopClient::new().expect("a key");
-    let url = authorize_url(
-        &fx.mock,
-        &[
-            ("response_type", "code"),
-            ("client_id", "demo-web"),
-            ("redirect_uri", WEB_CALLBACK),
-            ("scope", "openid api/read"),
-            ("state", "s"),
-        ],
-    );
-    let callback = Browser::new()
-        .sign_in(&fx.mock, &url, "alice", ALICE_PASSWORD)
-        .await
-        .redirect();
-    let (_, query, _) = split_url(&callback);
-    let code = query.get("code").expect("a code");
+    let code = &alices_code(&fx.mock, "demo-web", WEB_CALLBACK, &[]).await;
     let endpoint = fx.mock.token_endpoint();
     let (status, body) = token_request(
         &fx.mock,

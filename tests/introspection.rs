@@ -5,12 +5,12 @@
 //! opaque tokens together.
 #![cfg(feature = "mock")]
 
-use std::future::Future;
+#[path = "support/no_tokio.rs"]
+mod no_tokio;
+
 use std::net::SocketAddr;
-use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use axum::Router;
@@ -595,26 +595,6 @@ async fn a_flood_of_made_up_tokens_costs_the_issuer_at_most_max_in_flight_reques
     assert_eq!(endpoint.requests(), 3);
 }
 
-/// Drives a future on this thread with no tokio runtime at all, as
-/// `futures::executor::block_on` does.
-fn block_on_without_tokio<F: Future>(future: F) -> F::Output {
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        match future.as_mut().poll(&mut cx) {
-            Poll::Ready(output) => return output,
-            Poll::Pending => std::thread::park_timeout(Duration::from_millis(10)),
-        }
-    }
-}
-
 #[test]
 fn outside_tokio_an_opaque_token_is_unavailable_not_a_panic() {
     let authorizer = Authorizer::builder(Profile::generic())
@@ -628,7 +608,7 @@ fn outside_tokio_an_opaque_token_is_unavailable_not_a_panic() {
             .expect("URL"),
         )
         .build();
-    let err =
-        block_on_without_tokio(authorizer.authorize::<()>("opaque-1")).expect_err("no runtime");
+    let err = no_tokio::block_on_without_tokio(authorizer.authorize::<()>("opaque-1"))
+        .expect_err("no runtime");
     assert_eq!(err.kind(), AuthErrorKind::IntrospectionUnavailable);
 }

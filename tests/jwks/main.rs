@@ -2,6 +2,8 @@
 
 #[path = "../support/jwks_server.rs"]
 mod jwks_server;
+#[path = "../support/no_tokio.rs"]
+mod no_tokio;
 #[path = "../support/mod.rs"]
 mod support;
 

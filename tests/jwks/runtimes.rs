@@ -2,10 +2,7 @@
 //! runtime dropped in the middle of a fetch, a call from outside tokio, a refresher whose
 //! runtime is gone.
 
-use std::future::Future;
-use std::pin::pin;
-use std::sync::{Arc, OnceLock};
-use std::task::{Context, Poll, Wake, Waker};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use tokengate::{
@@ -15,6 +12,7 @@ use tokio::runtime::Runtime;
 
 use crate::ec_key;
 use crate::jwks_server::{JwksServer, Mode};
+use crate::no_tokio::block_on_without_tokio;
 use crate::support::{AUDIENCE, TestKey, jwks, now};
 
 /// A runtime whose own worker thread drives the JWKS server, whatever the test's runtimes do.
@@ -32,26 +30,6 @@ fn test_runtime() -> Runtime {
         .enable_all()
         .build()
         .expect("test runtime")
-}
-
-/// Drives a future on this thread with no tokio runtime at all, as
-/// `futures::executor::block_on` does.
-fn block_on_without_tokio<F: Future>(future: F) -> F::Output {
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        match future.as_mut().poll(&mut cx) {
-            Poll::Ready(output) => return output,
-            Poll::Pending => std::thread::park_timeout(Duration::from_millis(10)),
-        }
-    }
 }
 
 /// An authorizer on the real clock for `server`'s JWKS URL.
