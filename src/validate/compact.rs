@@ -91,6 +91,40 @@ struct RawHeader<'a> {
     // `jku`, `x5u`, `jwk`, `x5c`, `x5t` are never read: a key never comes from the token.
 }
 
+/// The header's member names, each once: RFC 7515 §4 lets a parser refuse duplicates, and
+/// tokengate does, for the members it never reads too (`jku` twice could be read one way by
+/// a proxy and another by a library behind it).
+struct UniqueMembers;
+
+impl<'de> Deserialize<'de> for UniqueMembers {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = UniqueMembers;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut names: Vec<Str<'de>> = Vec::new();
+                while let Some((name, IgnoredAny)) = map.next_entry::<Str<'de>, IgnoredAny>()? {
+                    names.push(name);
+                }
+                names.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                if names.windows(2).any(|pair| pair[0].0 == pair[1].0) {
+                    return Err(serde::de::Error::custom("a header member given twice"));
+                }
+                Ok(UniqueMembers)
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
+}
+
 /// Whether a member was present at all, whatever its value (`"crit": null` included).
 #[derive(Default)]
 struct Present(bool);
@@ -121,6 +155,7 @@ impl Header {
         }
         let raw: RawHeader<'_> =
             serde_json::from_str(json).map_err(|_| AuthErrorKind::Malformed)?;
+        serde_json::from_str::<UniqueMembers>(json).map_err(|_| AuthErrorKind::Malformed)?;
         let name = raw.alg.0.as_ref();
         if name.eq_ignore_ascii_case("none") {
             return Err(AuthErrorKind::UnsignedToken.into());
@@ -166,6 +201,23 @@ mod tests {
 
     fn header(json: &str) -> Result<Header, AuthErrorKind> {
         Header::parse(&seg(json), AlgorithmSet::DEFAULT).map_err(|e| e.kind())
+    }
+
+    #[test]
+    fn a_header_member_given_twice_is_malformed_even_one_never_read() {
+        for json in [
+            r#"{"alg":"RS256","jku":"rsa","jku":"https://evil.example/jwks"}"#,
+            r#"{"alg":"RS256","x5u":"a","kid":"k","x5u":"b"}"#,
+            r#"{"alg":"RS256","kid":"k","kid":"k"}"#,
+            r#"{"alg":"RS256","j\u006bu":"a","jku":"b"}"#,
+        ] {
+            assert_eq!(
+                header(json).unwrap_err(),
+                AuthErrorKind::Malformed,
+                "{json}"
+            );
+        }
+        assert!(header(r#"{"alg":"RS256","jku":"a","x5u":"b","kid":"k"}"#).is_ok());
     }
 
     #[test]
