@@ -6,9 +6,9 @@
 //!
 //! Nothing here depends on one task or one runtime staying alive:
 //! - the in-flight marker is cleared by a guard that runs however the fetch ends (answer,
-//!   error, panic, or its runtime dropping the task), and a marker whose sender is gone, or
-//!   older than a fetch may last, counts as no fetch; a fetch that was dropped gives its
-//!   cooldown back;
+//!   error, panic, or its runtime dropping the task), and a marker whose sender is gone,
+//!   whose answer is already out, or older than a fetch may last, counts as no fetch; a
+//!   fetch that was dropped gives its cooldown back;
 //! - requests keep the TTL themselves: a set past it is still used while one shared refresh
 //!   runs on the caller's runtime (stale-while-revalidate);
 //! - the background refresher is started again from the next call on a live runtime once it
@@ -329,8 +329,12 @@ impl KeyCache {
         let shared = &self.shared;
         let mut inflight = lock(&shared.inflight);
         if let Some(fetch) = &*inflight {
-            // A marker whose sender is gone, or that outlived any fetch, is no fetch.
-            let alive = fetch.rx.has_changed().is_ok()
+            // A marker whose sender is gone, or that outlived any fetch, is no fetch. Nor is
+            // one whose answer is out (its guard has yet to clear it): that fetch's set is
+            // installed already, and the caller may have judged by it; joining would hand
+            // back its old answer in place of the fetch the caller needs.
+            let alive = fetch.rx.borrow().is_none()
+                && fetch.rx.has_changed().is_ok()
                 && fetch.started.elapsed() < shared.config.fetch_deadline();
             if alive {
                 return Join::Wait(fetch.rx.clone());
@@ -623,5 +627,112 @@ async fn refresh_loop(shared: Weak<Shared>, _running: RefresherGuard) {
             drop(shared);
         }
         tokio::time::sleep(interval).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio::net::TcpListener;
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::jwks::fetch::default_client;
+
+    const OLD: &str = r#"{"kty":"OKP","crv":"Ed25519","kid":"old","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+    const NEW: &str = r#"{"kty":"EC","crv":"P-256","kid":"new","x":"7A9aFqHeHWMR-rdEGcunSUkfNYHcAA95YboA4brhicA","y":"LH_i3_knfRP6t57KU0y5AV2gVJWy4jPmQA4A2h9PtyQ"}"#;
+
+    /// A key-set endpoint on loopback serving `jwks`, counting the requests it answers.
+    struct Endpoint {
+        url: Url,
+        jwks: Arc<Mutex<String>>,
+        hits: Arc<AtomicUsize>,
+    }
+
+    async fn endpoint(jwks: &str) -> Endpoint {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}/jwks.json", listener.local_addr().expect("addr"));
+        let jwks = Arc::new(Mutex::new(jwks.to_owned()));
+        let hits = Arc::new(AtomicUsize::new(0));
+        let (served, counted) = (Arc::clone(&jwks), Arc::clone(&hits));
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.ends_with(b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                counted.fetch_add(1, Ordering::SeqCst);
+                let body = lock(&served).clone();
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                     content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+            }
+        });
+        Endpoint {
+            url: Url::parse(&url).expect("url"),
+            jwks,
+            hits,
+        }
+    }
+
+    fn cache(url: &Url, clock: &ManualClock) -> KeyCache {
+        let config = Config::default();
+        let client = default_client(config.connect_timeout).expect("client");
+        let clock: Arc<dyn Clock> = Arc::new(clock.clone());
+        KeyCache::new(
+            clock,
+            Source::Uri(url.clone()),
+            config,
+            client,
+            "test".into(),
+        )
+    }
+
+    fn has_kid(cache: &KeyCache, kid: &str) -> bool {
+        cache
+            .shared
+            .snapshot
+            .load()
+            .as_deref()
+            .is_some_and(|s| s.keys.contains_kid(kid))
+    }
+
+    /// The moment between a fetch sending its answer and its guard clearing the marker: a
+    /// request that judged by the set this fetch installed must not be handed its old
+    /// answer as if it were the refetch it asked for.
+    #[tokio::test]
+    async fn a_fetch_whose_answer_is_out_is_not_joined_by_an_unknown_kid() {
+        let server = endpoint(&format!(r#"{{"keys":[{OLD}]}}"#)).await;
+        let clock = ManualClock::new(1_000_000);
+        let cache = cache(&server.url, &clock);
+        cache.refresh().await.expect("keys at startup");
+        assert!(has_kid(&cache, "old") && !has_kid(&cache, "new"));
+
+        // The startup fetch has answered; its marker is still in place.
+        let (tx, rx) = watch::channel(None);
+        tx.send_replace(Some(Ok(())));
+        *lock(&cache.shared.inflight) = Some(InFlight {
+            id: 0,
+            rx,
+            started: Instant::now(),
+        });
+        *lock(&server.jwks) = format!(r#"{{"keys":[{OLD},{NEW}]}}"#);
+        clock.advance(31);
+
+        // A token signed with `new`: past the cooldown, its request fetches the set again.
+        let outcome = cache.refetch_within_cooldown().await;
+        assert!(matches!(outcome, Some(Ok(()))), "{outcome:?}");
+        assert!(has_kid(&cache, "new"), "the refetch installed the new key");
+        assert_eq!(server.hits.load(Ordering::SeqCst), 2);
+        drop(tx);
     }
 }
