@@ -32,9 +32,20 @@ struct Fixture {
     api: Api,
 }
 
-/// The mock and an API in front of it, on one manual clock. The key cache looks at the clock
-/// every 5 ms and gives a hanging fetch 200 ms.
-async fn start() -> Fixture {
+/// How long the API's key cache gives one fetch during `fault`. A hanging JWKS gets 200 ms,
+/// so that each hang ends quickly; every other fault answers at once, so fetches keep the
+/// default 5 s, and a slow machine cannot turn the good fetches (before the outage, at
+/// recovery) into failures the test did not cause.
+fn fetch_timeout(fault: JwksFault) -> Duration {
+    match fault {
+        JwksFault::Hang => Duration::from_millis(200),
+        _ => Duration::from_secs(5),
+    }
+}
+
+/// The mock and an API in front of it, on one manual clock, for an outage by `fault`. The
+/// key cache looks at the clock every 5 ms.
+async fn start(fault: JwksFault) -> Fixture {
     let clock = ManualClock::starting_now();
     let mock = MockIssuer::demo()
         .clock(clock.clone())
@@ -47,7 +58,7 @@ async fn start() -> Fixture {
         .remote_jwks(
             RemoteJwks::from_uri(mock.jwks_uri())
                 .expect("the mock's JWKS URL")
-                .timeout(Duration::from_millis(200))
+                .timeout(fetch_timeout(fault))
                 .refresh_check_interval(Duration::from_millis(5)),
         )
         .clock(clock.clone())
@@ -119,7 +130,7 @@ fn assert_unavailable(reply: &Reply) {
 
 /// Warm cache, then `fault`: an hour of 200s, 503 past the staleness bound, recovery.
 async fn outage_then_recovery(fault: JwksFault) {
-    let fx = start().await;
+    let fx = start(fault).await;
     fx.authorizer.ready().await.expect("keys before the outage");
     assert_eq!(fx.call().await.status, 200, "{fault:?}: before the outage");
     assert_eq!(fx.mock.request_count(&fx.mock.jwks_path()), 1);
@@ -183,7 +194,7 @@ async fn a_hanging_jwks_is_ridden_out_for_an_hour_then_503_past_24_hours_then_re
 
 /// An API that has never had keys, started while the JWKS fails.
 async fn cold_start(fault: JwksFault) {
-    let fx = start().await;
+    let fx = start(fault).await;
     fx.mock.set_jwks_fault(fault);
 
     // The first request waits for the one fetch, which fails: 503, with a `Retry-After`
