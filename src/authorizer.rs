@@ -383,7 +383,48 @@ impl Authorizer {
     where
         T: DeserializeOwned + Send + Sync + 'static,
     {
+        if let Some(answer) = self.authorize_cached::<T>(token) {
+            return answer;
+        }
+        self.authorize_fresh::<T>(token).await
+    }
+
+    /// The verified-token cache's answer for `token`, at once: its claims, or its refusal
+    /// (expired since it was cached), counted and traced as a validation. `None` when the
+    /// cache cannot answer (off, or the token is not in it, or an opaque token for
+    /// introspection): then [`Authorizer::authorize_fresh`] validates it.
+    pub(crate) fn authorize_cached<T>(&self, token: &str) -> Option<Result<Claims<T>, AuthError>>
+    where
+        T: Send + Sync + 'static,
+    {
+        let cache = self.cache.as_ref()?;
+        // Not a compact JWS: an opaque token, for the issuer that introspects.
+        if self.issuers.iter().any(|i| i.introspection.is_some()) && !looks_like_jws(token) {
+            return None;
+        }
+        let timer = ValidationTimer::start();
+        let result = match cache.get(token).map(|entry| self.cached::<T>(token, entry)) {
+            Some(Cached::Hit(claims)) => Ok(claims),
+            Some(Cached::Refused(err)) => Err(err),
+            None | Some(Cached::Miss) => {
+                metrics::token_cache_miss();
+                return None;
+            }
+        };
+        metrics::token_cache_hit();
+        let outcome = result.as_ref().map(|_| ()).map_err(AuthError::kind);
         // The span and the metrics carry the outcome, never the token.
+        tracing::debug_span!(target: "tokengate", "authorize", outcome = outcome_label(outcome));
+        timer.finish(outcome);
+        Some(result)
+    }
+
+    /// Validates `token` in full, without looking it up in the token cache (the caller did),
+    /// and caches it when it passes.
+    pub(crate) async fn authorize_fresh<T>(&self, token: &str) -> Result<Claims<T>, AuthError>
+    where
+        T: DeserializeOwned + Send + Sync + 'static,
+    {
         let span = tracing::debug_span!(target: "tokengate", "authorize", outcome = Empty);
         let timer = ValidationTimer::start();
         let result = self
@@ -401,27 +442,10 @@ impl Authorizer {
         T: DeserializeOwned + Send + Sync + 'static,
     {
         // Not a compact JWS: an opaque token, for the issuer that introspects, if any.
-        if !looks_like_jws(token)
-            && let Some(issuer) = self.issuers.iter().find(|i| i.introspection.is_some())
+        if let Some(issuer) = self.issuers.iter().find(|i| i.introspection.is_some())
+            && !looks_like_jws(token)
         {
             return issuer.introspect(token).await;
-        }
-        if let Some(cache) = &self.cache {
-            let cached = match cache.get(token) {
-                Some(entry) => self.cached::<T>(token, entry),
-                None => Cached::Miss,
-            };
-            match cached {
-                Cached::Hit(claims) => {
-                    metrics::token_cache_hit();
-                    return Ok(claims);
-                }
-                Cached::Refused(err) => {
-                    metrics::token_cache_hit();
-                    return Err(err);
-                }
-                Cached::Miss => metrics::token_cache_miss(),
-            }
         }
         let compact = Compact::split(token, self.max_token_len)?;
         let (index, payload) = match &*self.issuers {
@@ -547,10 +571,10 @@ impl Authorizer {
 /// Whether `token` has the shape of a compact JWS: three non-empty segments, the first the
 /// base64url of a JSON object (`{` encodes to a leading `e`). Anything else is opaque.
 fn looks_like_jws(token: &str) -> bool {
-    let mut parts = token.split('.');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(header), Some(payload), Some(signature), None) => {
-            header.starts_with('e') && !payload.is_empty() && !signature.is_empty()
+    let mut dots = memchr::memchr_iter(b'.', token.as_bytes());
+    match (dots.next(), dots.next(), dots.next()) {
+        (Some(first), Some(second), None) => {
+            token.starts_with('e') && second > first + 1 && second + 1 < token.len()
         }
         _ => false,
     }

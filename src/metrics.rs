@@ -36,10 +36,29 @@ impl ValidationTimer {
     pub(crate) fn finish(self, outcome: Result<(), AuthErrorKind>) {
         #[cfg(feature = "metrics")]
         {
-            let label = outcome_label(outcome);
-            ::metrics::counter!("tokengate_validations_total", "outcome" => label).increment(1);
-            ::metrics::histogram!("tokengate_validation_duration_seconds", "outcome" => label)
-                .record(self.started.elapsed().as_secs_f64());
+            let seconds = self.started.elapsed().as_secs_f64();
+            match outcome {
+                // The common case with static keys: no label built, no allocation.
+                Ok(()) => {
+                    ::metrics::counter!("tokengate_validations_total", "outcome" => "ok")
+                        .increment(1);
+                    ::metrics::histogram!(
+                        "tokengate_validation_duration_seconds",
+                        "outcome" => "ok"
+                    )
+                    .record(seconds);
+                }
+                Err(kind) => {
+                    let label = kind.name();
+                    ::metrics::counter!("tokengate_validations_total", "outcome" => label)
+                        .increment(1);
+                    ::metrics::histogram!(
+                        "tokengate_validation_duration_seconds",
+                        "outcome" => label
+                    )
+                    .record(seconds);
+                }
+            }
         }
         #[cfg(not(feature = "metrics"))]
         let _ = outcome;

@@ -561,3 +561,60 @@ fn the_byte_budget_holds_for_json_value_claims_from_large_payloads() {
         "{count} entries hold only {held} bytes"
     );
 }
+
+/// The layer answers a cache hit in `call` itself, before any future: a hit that has expired
+/// since is refused there, with the inner service never called.
+#[tokio::test]
+async fn through_the_layer_a_cached_token_is_refused_once_it_expires() {
+    use std::convert::Infallible;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokengate::JwtAuthLayer;
+    use tower::{Layer, ServiceExt, service_fn};
+
+    let key = key();
+    let clock = ManualClock::starting_now();
+    let auth = static_authorizer(&key, &clock, AUDIENCE);
+    let token = key.token(&claims(&clock, 60));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let service =
+        JwtAuthLayer::new(auth.clone()).layer(service_fn(move |_: http::Request<String>| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async { Ok::<_, Infallible>(http::Response::new(String::new())) }
+        }));
+    let request = || {
+        http::Request::builder()
+            .header("authorization", format!("Bearer {token}"))
+            .body(String::new())
+            .expect("request")
+    };
+    for _ in 0..2 {
+        let response = service
+            .clone()
+            .oneshot(request())
+            .await
+            .expect("infallible");
+        assert_eq!(response.status(), 200);
+    }
+    assert_eq!(entries(&auth), 1, "the second request was a cache hit");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    clock.advance(60 + 30);
+    let response = service
+        .clone()
+        .oneshot(request())
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), 401);
+    let challenge = response.headers()["www-authenticate"]
+        .to_str()
+        .expect("ascii");
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "the inner service is not called"
+    );
+    assert_eq!(entries(&auth), 0, "the expired entry is dropped");
+}

@@ -9,11 +9,13 @@ use std::task::{Context, Poll};
 
 use http::header::{CACHE_CONTROL, HeaderName};
 use http::{HeaderValue, Request, Response, Uri};
+use pin_project_lite::pin_project;
 use serde::de::DeserializeOwned;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::authorizer::Authorizer;
+use crate::claims::Claims;
 use crate::dpop::{Dpop, Mode};
 use crate::error::{AuthError, AuthErrorKind};
 use crate::layer::respond::{ErrorBody, Responder, Schemes, is_grpc};
@@ -252,25 +254,75 @@ impl<S: fmt::Debug, T> fmt::Debug for JwtAuth<S, T> {
     }
 }
 
-/// The future of [`JwtAuth`]: the token check, then the inner service's response.
-pub struct ResponseFuture<B, E> {
-    inner: BoxFuture<Result<Response<ResponseBody<B>>, E>>,
+pin_project! {
+    /// The future of [`JwtAuth`]: a refusal, or the inner service's response once the token
+    /// passed.
+    ///
+    /// A token the verified-token cache holds is checked in `call` itself, and the inner
+    /// service's own future is all that is left to poll; one that must be verified (or
+    /// introspected, or whose DPoP proof must be checked) is checked in a boxed future.
+    pub struct ResponseFuture<F, B, E> {
+        #[pin]
+        state: State<F, B, E>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F, B, E> {
+        /// Answered in `call`: taken when polled.
+        Answered { response: Option<Response<ResponseBody<B>>> },
+        /// The token passed in `call`: the inner service's future.
+        Inner {
+            #[pin]
+            future: F,
+        },
+        /// The token is checked here, then the inner service called.
+        Checking { future: BoxFuture<Result<Response<ResponseBody<B>>, E>> },
+    }
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-/// RFC 9449 §8.1's response header.
-const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
+impl<F, B, E> ResponseFuture<F, B, E> {
+    fn answered(response: Response<ResponseBody<B>>) -> Self {
+        Self {
+            state: State::Answered {
+                response: Some(response),
+            },
+        }
+    }
 
-impl<B, E> Future for ResponseFuture<B, E> {
-    type Output = Result<Response<ResponseBody<B>>, E>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.as_mut().poll(cx)
+    fn inner(future: F) -> Self {
+        Self {
+            state: State::Inner { future },
+        }
     }
 }
 
-impl<B, E> fmt::Debug for ResponseFuture<B, E> {
+/// RFC 9449 §8.1's response header.
+const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
+
+impl<F, B, E> Future for ResponseFuture<F, B, E>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProj::Answered { response } => Poll::Ready(Ok(response
+                .take()
+                .expect("`ResponseFuture` polled after it completed"))),
+            StateProj::Inner { future } => future
+                .poll(cx)
+                .map(|result| result.map(|r| r.map(ResponseBody::inner))),
+            StateProj::Checking { future } => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl<F, B, E> fmt::Debug for ResponseFuture<F, B, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResponseFuture").finish_non_exhaustive()
     }
@@ -297,114 +349,180 @@ where
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<ResBody, S::Error>;
+    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let config = &*self.config;
+        let dpop = config.dpop.as_ref();
+        // First what needs no waiting: the credential's syntax, and a bearer token the
+        // verified-token cache holds. Most requests end here, with no allocation of ours.
+        let credential = match config.source.credential(request.headers(), dpop.is_some()) {
+            // Where only DPoP is taken, a bearer token is an unsupported scheme.
+            Ok(Some(c))
+                if c.scheme == Scheme::Bearer && dpop.is_some_and(|d| d.mode == Mode::Required) =>
+            {
+                let err = AuthError::new(AuthErrorKind::MissingToken);
+                let grpc = is_grpc(&request);
+                return ResponseFuture::answered(config.responder.respond(&err, None, grpc));
+            }
+            Ok(Some(credential)) => credential,
+            Ok(None) if config.optional => {
+                request.extensions_mut().insert(AuthContext {
+                    responder: Arc::clone(&config.responder),
+                    granted: None,
+                });
+                return ResponseFuture::inner(self.inner.call(request));
+            }
+            Ok(None) => {
+                let err = AuthError::new(AuthErrorKind::MissingToken);
+                let grpc = is_grpc(&request);
+                return ResponseFuture::answered(config.responder.respond(&err, None, grpc));
+            }
+            Err(err) => {
+                let grpc = is_grpc(&request);
+                return ResponseFuture::answered(config.responder.respond(&err, None, grpc));
+            }
+        };
+        if credential.scheme == Scheme::Bearer
+            && let Some(answer) = config.authorizer.authorize_cached::<T>(credential.token)
+        {
+            let responder = &config.bearer_responder;
+            let refuse = |err: &AuthError, request: &Request<ReqBody>| {
+                ResponseFuture::answered(responder.respond(err, None, is_grpc(request)))
+            };
+            let claims = match answer {
+                Ok(claims) => claims,
+                Err(err) => return refuse(&err, &request),
+            };
+            // RFC 9449 §7.2: a DPoP-bound token is no bearer token.
+            if claims.dpop_jkt().is_some() {
+                let err = AuthError::claim(AuthErrorKind::DpopBoundTokenAsBearer, "cnf");
+                return refuse(&err, &request);
+            }
+            grant(&mut request, responder, claims);
+            // The inner service driven to readiness is the one called.
+            return ResponseFuture::inner(self.inner.call(request));
+        }
+        // The token goes with the request into the future: a copy, not a second search.
+        let scheme = credential.scheme;
+        let token = Box::<str>::from(credential.token);
+        self.check(request, scheme, token)
+    }
+}
+
+/// Leaves the token's claims in the request, for extractors and per-route requirements.
+fn grant<B, T>(request: &mut Request<B>, responder: &Arc<Responder>, claims: Claims<T>)
+where
+    T: Send + Sync + 'static,
+{
+    let extensions = request.extensions_mut();
+    extensions.insert(AuthContext {
+        responder: Arc::clone(responder),
+        granted: Some(Arc::clone(claims.registered())),
+    });
+    extensions.insert(claims);
+}
+
+impl<S, T> JwtAuth<S, T> {
+    /// The token checked in a future: verified in full or introspected (it missed the token
+    /// cache), or presented with a DPoP proof to check.
+    fn check<ReqBody, ResBody>(
+        &mut self,
+        request: Request<ReqBody>,
+        scheme: Scheme,
+        token: Box<str>,
+    ) -> ResponseFuture<S::Future, ResBody, S::Error>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+        S::Future: Send,
+        ReqBody: Send + 'static,
+        ResBody: 'static,
+        T: DeserializeOwned + Send + Sync + 'static,
+    {
         // The inner service that was driven to readiness is the one to call (tower's
         // clone-and-swap idiom).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let config = Arc::clone(&self.config);
+        let future = Box::pin(async move {
+            let mut request = request;
+            let grpc = is_grpc(&request);
+            let dpop = config.dpop.as_ref();
+            let responder = config.responder_for(scheme);
+            let refuse = |err: &AuthError| {
+                let mut response = responder.respond(err, None, grpc);
+                // RFC 9449 §8: any refusal may hand a DPoP client the nonce to use.
+                if scheme == Scheme::Dpop
+                    && let Some(nonce) = dpop.and_then(Dpop::nonce_header)
+                {
+                    response.headers_mut().insert(DPOP_NONCE, nonce);
+                }
+                Ok(response)
+            };
+            // The proof first: its checks are cheap and need no keys. It is checked on
+            // every request, whether or not the token is a cache hit.
+            let proof = match (scheme, dpop) {
+                (Scheme::Dpop, Some(dpop)) => match dpop.check_proof(
+                    request.method(),
+                    called_uri(&request),
+                    request.headers(),
+                    &token,
+                ) {
+                    Ok(proof) => Some(proof),
+                    Err(err) => return refuse(&err),
+                },
+                _ => None,
+            };
+            let authorized = match scheme {
+                // `call` looked it up in the token cache, and missed.
+                Scheme::Bearer => config.authorizer.authorize_fresh::<T>(&token).await,
+                Scheme::Dpop => config.authorizer.authorize::<T>(&token).await,
+            };
+            let claims = match authorized {
+                Ok(claims) => claims,
+                Err(err) => return refuse(&err),
+            };
+            let mut renew_nonce = false;
+            match (&proof, dpop) {
+                (Some(proof), Some(dpop)) => {
+                    if let Err(err) = Dpop::check_binding(proof, claims.dpop_jkt()) {
+                        return refuse(&err);
+                    }
+                    if let Err(err) = dpop.check_replay(proof).await {
+                        return refuse(&err);
+                    }
+                    renew_nonce = proof.renew_nonce;
+                }
+                // RFC 9449 §7.2: a DPoP-bound token is no bearer token.
+                _ if claims.dpop_jkt().is_some() => {
+                    return refuse(&AuthError::claim(
+                        AuthErrorKind::DpopBoundTokenAsBearer,
+                        "cnf",
+                    ));
+                }
+                _ => {}
+            }
+            grant(&mut request, responder, claims);
+            let response = inner.call(request).await;
+            if !renew_nonce {
+                return response.map(|r| r.map(ResponseBody::inner));
+            }
+            // RFC 9449 §8.2: the next nonce rides on the success, uncacheable.
+            response.map(|mut r| {
+                if let Some(nonce) = dpop.and_then(Dpop::nonce_header) {
+                    let headers = r.headers_mut();
+                    headers.insert(DPOP_NONCE, nonce);
+                    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                }
+                r.map(ResponseBody::inner)
+            })
+        });
         ResponseFuture {
-            inner: Box::pin(async move {
-                let grpc = is_grpc(&request);
-                let dpop = config.dpop.as_ref();
-                let refuse = |err: &AuthError| Ok(config.responder.respond(err, None, grpc));
-                let credential = match config.source.credential(request.headers(), dpop.is_some()) {
-                    // Where only DPoP is taken, a bearer token is an unsupported scheme.
-                    Ok(Some(c))
-                        if c.scheme == Scheme::Bearer
-                            && dpop.is_some_and(|d| d.mode == Mode::Required) =>
-                    {
-                        return refuse(&AuthError::new(AuthErrorKind::MissingToken));
-                    }
-                    Ok(Some(credential)) => credential,
-                    Ok(None) if config.optional => {
-                        request.extensions_mut().insert(AuthContext {
-                            responder: Arc::clone(&config.responder),
-                            granted: None,
-                        });
-                        return inner
-                            .call(request)
-                            .await
-                            .map(|r| r.map(ResponseBody::inner));
-                    }
-                    Ok(None) => return refuse(&AuthError::new(AuthErrorKind::MissingToken)),
-                    Err(err) => return refuse(&err),
-                };
-                let responder = config.responder_for(credential.scheme);
-                let refuse = |err: &AuthError| {
-                    let mut response = responder.respond(err, None, grpc);
-                    // RFC 9449 §8: any refusal may hand a DPoP client the nonce to use.
-                    if credential.scheme == Scheme::Dpop
-                        && let Some(nonce) = dpop.and_then(Dpop::nonce_header)
-                    {
-                        response.headers_mut().insert(DPOP_NONCE, nonce);
-                    }
-                    Ok(response)
-                };
-                // The proof first: its checks are cheap and need no keys. It is checked on
-                // every request, whether or not the token is a cache hit.
-                let proof = match (credential.scheme, dpop) {
-                    (Scheme::Dpop, Some(dpop)) => match dpop.check_proof(
-                        request.method(),
-                        called_uri(&request),
-                        request.headers(),
-                        credential.token,
-                    ) {
-                        Ok(proof) => Some(proof),
-                        Err(err) => return refuse(&err),
-                    },
-                    _ => None,
-                };
-                let claims = match config.authorizer.authorize::<T>(credential.token).await {
-                    Ok(claims) => claims,
-                    Err(err) => return refuse(&err),
-                };
-                let mut renew_nonce = false;
-                match (&proof, dpop) {
-                    (Some(proof), Some(dpop)) => {
-                        if let Err(err) = Dpop::check_binding(proof, claims.dpop_jkt()) {
-                            return refuse(&err);
-                        }
-                        if let Err(err) = dpop.check_replay(proof).await {
-                            return refuse(&err);
-                        }
-                        renew_nonce = proof.renew_nonce;
-                    }
-                    // RFC 9449 §7.2: a DPoP-bound token is no bearer token.
-                    _ if claims.dpop_jkt().is_some() => {
-                        return refuse(&AuthError::claim(
-                            AuthErrorKind::DpopBoundTokenAsBearer,
-                            "cnf",
-                        ));
-                    }
-                    _ => {}
-                }
-                let extensions = request.extensions_mut();
-                extensions.insert(AuthContext {
-                    responder: Arc::clone(responder),
-                    granted: Some(Arc::clone(claims.registered())),
-                });
-                extensions.insert(claims);
-                let response = inner.call(request).await;
-                if !renew_nonce {
-                    return response.map(|r| r.map(ResponseBody::inner));
-                }
-                // RFC 9449 §8.2: the next nonce rides on the success, uncacheable.
-                response.map(|mut r| {
-                    if let Some(nonce) = dpop.and_then(Dpop::nonce_header) {
-                        let headers = r.headers_mut();
-                        headers.insert(DPOP_NONCE, nonce);
-                        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                    }
-                    r.map(ResponseBody::inner)
-                })
-            }),
+            state: State::Checking { future },
         }
     }
 }
