@@ -441,11 +441,13 @@ impl Authorizer {
     where
         T: DeserializeOwned + Send + Sync + 'static,
     {
-        // Not a compact JWS: an opaque token, for the issuer that introspects, if any.
+        // Not a compact JWS: an opaque token, for the issuer that introspects, if any. (The
+        // introspection's future is boxed: an HTTP exchange's future is large, and the future
+        // of every validation would carry its size.)
         if let Some(issuer) = self.issuers.iter().find(|i| i.introspection.is_some())
             && !looks_like_jws(token)
         {
-            return issuer.introspect(token).await;
+            return Box::pin(issuer.introspect(token)).await;
         }
         let compact = Compact::split(token, self.max_token_len)?;
         let (index, payload) = match &*self.issuers {
@@ -464,7 +466,7 @@ impl Authorizer {
         };
         let issuer = &self.issuers[index];
         if !issuer.has_keys && issuer.introspection.is_some() {
-            return issuer.introspect(token).await;
+            return Box::pin(issuer.introspect(token)).await;
         }
         let (claims, generation) = issuer.authorize::<T>(token, &compact, payload).await?;
         // A token already past `exp` plus leeway (but valid within the leeway's rounding)
@@ -667,7 +669,7 @@ impl Issuer {
                     refetched = true;
                     // Whatever the outcome: a failed refresh leaves the set as it is, served
                     // up to the staleness bound.
-                    let _ = cache.refetch_within_cooldown().await;
+                    let _ = Box::pin(cache.refetch_within_cooldown()).await;
                     continue;
                 }
             };
@@ -676,7 +678,9 @@ impl Issuer {
                 Some(_) => AuthError::new(AuthErrorKind::UnknownKey),
                 None => cache.unavailable(),
             };
-            match cache.refetch_within_cooldown().await {
+            // Boxed, as the introspection above: a fetch's future is large, and rare; the
+            // future of every validation stays small.
+            match Box::pin(cache.refetch_within_cooldown()).await {
                 Some(Ok(())) => {}
                 Some(Err(_)) => return Err(missing()),
                 // Within the cooldown: answer at once, unless a newer set came in meanwhile.

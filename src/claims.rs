@@ -33,8 +33,9 @@ impl TokenUse {
 pub struct NameSet(Box<[Box<str>]>);
 
 impl NameSet {
-    pub(crate) fn from_names<'a>(names: impl Iterator<Item = &'a str>) -> Self {
-        let mut out: Vec<Box<str>> = Vec::new();
+    pub(crate) fn from_names<'a>(names: impl Iterator<Item = &'a str> + Clone) -> Self {
+        // Sized once: no growth, and no shrink when boxed.
+        let mut out: Vec<Box<str>> = Vec::with_capacity(names.clone().count());
         for name in names {
             if !out.iter().any(|n| &**n == name) {
                 out.push(name.into());
@@ -326,7 +327,7 @@ impl fmt::Debug for ClaimPath {
 /// Members the reader knows by name. The first [`FIXED`] are the registered claims every
 /// profile reads, always parsed into their typed fields; the others are captured raw, and only
 /// when the policy reads them (a bit of [`Plan::known`]).
-pub(crate) const KNOWN: [&str; 28] = [
+pub(crate) const KNOWN: [&str; 29] = [
     "iss",
     "sub",
     "aud",
@@ -355,7 +356,12 @@ pub(crate) const KNOWN: [&str; 28] = [
     "c_hash",
     "typ",
     "tid",
+    // Read under every profile (RFC 9449's binding): known, so no token's read allocates for it.
+    "cnf",
 ];
+
+// Each known member has a bit in a `u32` (`Plan::known`, the reader's `seen`).
+const _: () = assert!(KNOWN.len() <= 32);
 
 /// How many of [`KNOWN`] are typed registered claims.
 pub(crate) const FIXED: usize = 9;
@@ -390,6 +396,7 @@ fn known_index(name: &str) -> Option<usize> {
         "c_hash" => 25,
         "typ" => 26,
         "tid" => 27,
+        "cnf" => 28,
         _ => return None,
     })
 }

@@ -108,30 +108,56 @@ impl<'de> Deserialize<'de> for RawHeader<'de> {
                 self,
                 mut map: A,
             ) -> Result<Self::Value, A::Error> {
+                let twice = || serde::de::Error::custom("a header member given twice");
                 let (mut alg, mut kid, mut typ, mut cty, mut crit, mut b64) =
                     (None, None, None, None, false, None);
-                // Names as unescaped: `"\u0061lg"` is `alg`, and a second one.
-                let mut names: Vec<Str<'de>> = Vec::with_capacity(8);
+                // Names as unescaped: `"\u0061lg"` is `alg`, and a second one. The members
+                // read, by bit; any other (rare) in a list, allocated only then.
+                let mut read = 0u8;
+                let mut others: Vec<Str<'de>> = Vec::new();
                 while let Some(name) = map.next_key::<Str<'de>>()? {
-                    match &*name.0 {
-                        "alg" => alg = Some(map.next_value::<Str<'de>>()?),
-                        "kid" => kid = map.next_value::<Option<Str<'de>>>()?,
-                        "typ" => typ = map.next_value::<Option<Str<'de>>>()?,
-                        "cty" => cty = map.next_value::<Option<Str<'de>>>()?,
+                    let bit = match &*name.0 {
+                        "alg" => {
+                            alg = Some(map.next_value::<Str<'de>>()?);
+                            1
+                        }
+                        "kid" => {
+                            kid = map.next_value::<Option<Str<'de>>>()?;
+                            2
+                        }
+                        "typ" => {
+                            typ = map.next_value::<Option<Str<'de>>>()?;
+                            4
+                        }
+                        "cty" => {
+                            cty = map.next_value::<Option<Str<'de>>>()?;
+                            8
+                        }
                         "crit" => {
                             map.next_value::<IgnoredAny>()?;
                             crit = true;
+                            16
                         }
-                        "b64" => b64 = map.next_value::<Option<bool>>()?,
+                        "b64" => {
+                            b64 = map.next_value::<Option<bool>>()?;
+                            32
+                        }
                         _ => {
                             map.next_value::<IgnoredAny>()?;
+                            others.push(name);
+                            0
                         }
+                    };
+                    if read & bit != 0 {
+                        return Err(twice());
                     }
-                    names.push(name);
+                    read |= bit;
                 }
-                names.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-                if names.windows(2).any(|pair| pair[0].0 == pair[1].0) {
-                    return Err(serde::de::Error::custom("a header member given twice"));
+                // Sorted, not compared pairwise: a header of many distinct members costs
+                // n log n before its signature is checked, not n².
+                others.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                if others.windows(2).any(|pair| pair[0].0 == pair[1].0) {
+                    return Err(twice());
                 }
                 let alg = alg.ok_or_else(|| serde::de::Error::missing_field("alg"))?;
                 Ok(RawHeader {
