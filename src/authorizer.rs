@@ -20,8 +20,9 @@ use crate::jwks::{KeyCache, KeySet, KeySetHealth, Lookup, RemoteJwks};
 use crate::metrics::{self, ValidationTimer, outcome_label};
 use crate::token_cache::{Entry, TokenCache, custom_weight, weigh};
 use crate::validate::{
-    Check, Compact, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, Header, MAX_SIGNATURE_LEN, Policy,
-    PolicyParts, Profile, RequiredClaim, TENANT_PLACEHOLDER, starts_as_object,
+    Check, Compact, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, Header, HeaderMemo,
+    MAX_SIGNATURE_LEN, Policy, PolicyParts, Profile, RequiredClaim, TENANT_PLACEHOLDER,
+    starts_as_object,
 };
 
 /// Validates access tokens: signature, registered claims and the profile's rules.
@@ -74,6 +75,8 @@ enum Cached<T> {
 #[derive(Clone)]
 struct Issuer {
     policy: Policy,
+    /// Headers of this issuer's tokens, parsed (see [`HeaderMemo`]).
+    headers: HeaderMemo,
     keys: KeySource,
     /// Whether keys were given: without them, every token of this issuer is introspected.
     has_keys: bool,
@@ -94,6 +97,12 @@ enum KeySource {
 struct IssuerOnly<'a> {
     #[serde(borrow)]
     iss: Option<Str<'a>>,
+}
+
+/// A token's header, and whether it was parsed for this token (not found in the memo).
+struct Verifying {
+    header: Arc<Header>,
+    parsed: bool,
 }
 
 enum Next<T> {
@@ -618,8 +627,15 @@ impl Issuer {
         if token.len() > self.max_token_len {
             return Err(AuthErrorKind::TokenTooLarge.into());
         }
-        let header = Header::parse(compact.header, self.algorithms)?;
+        let (header, parsed) = match self.headers.get(compact.header) {
+            Some(header) => (header, false),
+            None => (
+                Arc::new(Header::parse(compact.header, self.algorithms)?),
+                true,
+            ),
+        };
         self.policy.check_header(&header)?;
+        let header = Verifying { header, parsed };
         let payload = match payload {
             Some(payload) => payload,
             None => decode_payload(compact)?,
@@ -707,12 +723,13 @@ impl Issuer {
         &self,
         keys: &KeySet,
         compact: &Compact<'_>,
-        header: &Header,
+        verifying: &Verifying,
         payload: &[u8],
     ) -> Result<Claims<T>, AuthError>
     where
         T: DeserializeOwned + 'static,
     {
+        let header = &*verifying.header;
         let key = keys.select(header.alg, header.kid.as_deref())?;
         let mut signature = [0u8; MAX_SIGNATURE_LEN];
         let len = compact.decode_signature(&mut signature)?;
@@ -722,6 +739,10 @@ impl Issuer {
             &signature[..len],
         ) {
             return Err(AuthErrorKind::InvalidSignature.into());
+        }
+        // Signed by the issuer's key: a header worth remembering.
+        if verifying.parsed {
+            self.headers.remember(compact.header, &verifying.header);
         }
         // RFC 7519 §7.2: the claims set is UTF-8, all of it, read or not.
         let payload = std::str::from_utf8(payload).map_err(|_| AuthErrorKind::MalformedClaim)?;
@@ -1252,6 +1273,7 @@ impl<I, A, K> AuthorizerBuilder<I, A, K> {
         Authorizer::from_issuers(
             vec![Issuer {
                 policy: Policy::new(parts),
+                headers: HeaderMemo::default(),
                 keys,
                 has_keys,
                 introspection: self

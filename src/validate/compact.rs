@@ -1,5 +1,8 @@
 //! Compact JWS serialization (RFC 7515 §7.1) and the JOSE header (§4), checked before any crypto.
 
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
@@ -182,6 +185,58 @@ pub(crate) struct Header {
     pub(crate) typ: Option<Box<str>>,
 }
 
+/// The parsed headers of tokens that verified lately, one memo per issuer.
+///
+/// An issuer signs with a few header shapes (one per key and token type), so most new tokens
+/// repeat a header seen before; parsing one (base64, then JSON) is about 1 % of an RS256
+/// validation. Keyed by the exact segment, so a hit is what parsing it would give; a header is
+/// remembered only once a signature under it verified, so tokens that did not come from the
+/// issuer cannot fill it; at most [`HeaderMemo::SLOTS`] segments of at most
+/// [`HeaderMemo::MAX_SEGMENT`] bytes, the oldest replaced first. Lock-free to read.
+#[derive(Debug, Default)]
+pub(crate) struct HeaderMemo {
+    recent: ArcSwap<Vec<(Box<str>, Arc<Header>)>>,
+}
+
+impl Clone for HeaderMemo {
+    fn clone(&self) -> Self {
+        Self {
+            recent: ArcSwap::new(self.recent.load_full()),
+        }
+    }
+}
+
+impl HeaderMemo {
+    const SLOTS: usize = 8;
+    const MAX_SEGMENT: usize = 512;
+
+    /// The header parsed from exactly `segment`, if remembered.
+    pub(crate) fn get(&self, segment: &str) -> Option<Arc<Header>> {
+        self.recent
+            .load()
+            .iter()
+            .find(|(seen, _)| **seen == *segment)
+            .map(|(_, header)| Arc::clone(header))
+    }
+
+    /// Remembers `header` as parsed from `segment`: call only once a signature under it
+    /// verified.
+    pub(crate) fn remember(&self, segment: &str, header: &Arc<Header>) {
+        if segment.len() > Self::MAX_SEGMENT {
+            return;
+        }
+        self.recent.rcu(|recent| {
+            if recent.iter().any(|(seen, _)| **seen == *segment) {
+                return Arc::clone(recent);
+            }
+            let mut next = Vec::with_capacity(Self::SLOTS);
+            next.push((Box::<str>::from(segment), Arc::clone(header)));
+            next.extend(recent.iter().take(Self::SLOTS - 1).cloned());
+            Arc::new(next)
+        });
+    }
+}
+
 impl Header {
     /// Decodes and checks the header (RFC 7515 §4.1, RFC 8725 §3.1–3.2).
     pub(crate) fn parse(segment: &str, allowed: AlgorithmSet) -> Result<Self, AuthError> {
@@ -239,6 +294,44 @@ mod tests {
 
     fn header(json: &str) -> Result<Header, AuthErrorKind> {
         Header::parse(&seg(json), AlgorithmSet::DEFAULT).map_err(|e| e.kind())
+    }
+
+    #[test]
+    fn the_header_memo_answers_only_the_exact_segment_and_keeps_the_newest_few() {
+        let memo = HeaderMemo::default();
+        let segment = |kid: usize| seg(&format!(r#"{{"alg":"RS256","kid":"k{kid}"}}"#));
+        let parsed = |kid: usize| {
+            Arc::new(Header::parse(&segment(kid), AlgorithmSet::DEFAULT).expect("header"))
+        };
+        assert!(memo.get(&segment(0)).is_none());
+        memo.remember(&segment(0), &parsed(0));
+        let hit = memo.get(&segment(0)).expect("remembered");
+        assert_eq!(hit.kid.as_deref(), Some("k0"));
+        // Another segment, however close, is not answered.
+        assert!(memo.get(&segment(1)).is_none());
+        assert!(memo.get(&format!("{}=", segment(0))).is_none());
+        // Remembering twice keeps one entry.
+        memo.remember(&segment(0), &parsed(0));
+        assert_eq!(memo.recent.load().len(), 1);
+        // Bounded: the newest SLOTS stay, the oldest go.
+        for kid in 1..HeaderMemo::SLOTS + 5 {
+            memo.remember(&segment(kid), &parsed(kid));
+        }
+        assert_eq!(memo.recent.load().len(), HeaderMemo::SLOTS);
+        assert!(memo.get(&segment(0)).is_none());
+        let newest = HeaderMemo::SLOTS + 4;
+        assert_eq!(
+            memo.get(&segment(newest)).expect("newest").kid.as_deref(),
+            Some(format!("k{newest}").as_str())
+        );
+        // A long segment is not kept.
+        let long = seg(&format!(
+            r#"{{"alg":"RS256","kid":"{}"}}"#,
+            "k".repeat(HeaderMemo::MAX_SEGMENT)
+        ));
+        let header = Arc::new(Header::parse(&long, AlgorithmSet::DEFAULT).expect("header"));
+        memo.remember(&long, &header);
+        assert!(memo.get(&long).is_none());
     }
 
     #[test]

@@ -4,7 +4,7 @@ mod compact;
 mod policy;
 mod profile;
 
-pub(crate) use compact::{Compact, Header, MAX_SIGNATURE_LEN};
+pub(crate) use compact::{Compact, Header, HeaderMemo, MAX_SIGNATURE_LEN};
 pub(crate) use policy::{Check, Policy, PolicyParts, RequiredClaim, TENANT_PLACEHOLDER};
 pub use profile::{Profile, ScopeClaim};
 

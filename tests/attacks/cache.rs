@@ -110,3 +110,46 @@ async fn look_alike_presented_again_and_again_to_a_full_cache() {
     }
     accepted(auth.authorize::<()>(&token).await);
 }
+
+/// The issuer's parsed headers are remembered once a signature under them verified, keyed
+/// by the exact segment: a forged token reusing a remembered header is still verified, and
+/// refused; a header that differs by a member or a byte is parsed, and judged, on its own.
+#[tokio::test]
+async fn forged_tokens_under_a_remembered_header() {
+    let clock = ManualClock::new(T0);
+    let auth = access_on(&clock);
+    let token = rsa().token(&access_claims());
+    accepted(auth.authorize::<()>(&token).await);
+    let [header, payload, signature] = segments(&token);
+    // The remembered header, another payload: the signature is checked all the same.
+    let other =
+        b64(serde_json::to_vec(&with(access_claims(), "sub", json!("mallory"))).expect("json"));
+    refuses(
+        &auth,
+        &format!("{header}.{other}.{signature}"),
+        InvalidSignature,
+    )
+    .await;
+    // The same header with `crit` added, or with `alg: none`: parsed, and refused for it.
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&crate::unb64(&header)).expect("header json");
+    json["crit"] = json!(["exp"]);
+    let crit = b64(serde_json::to_vec(&json).expect("json"));
+    refuses(
+        &auth,
+        &format!("{crit}.{payload}.{signature}"),
+        UnsupportedHeader,
+    )
+    .await;
+    json.as_object_mut().expect("object").remove("crit");
+    json["alg"] = json!("none");
+    let none = b64(serde_json::to_vec(&json).expect("json"));
+    refuses(
+        &auth,
+        &format!("{none}.{payload}.{signature}"),
+        UnsignedToken,
+    )
+    .await;
+    // The original is still accepted, from its remembered header.
+    accepted(auth.authorize::<()>(&token).await);
+}
