@@ -392,17 +392,24 @@ impl Authorizer {
     where
         T: DeserializeOwned + Send + Sync + 'static,
     {
-        if let Some(answer) = self.authorize_cached::<T>(token) {
+        let timer = ValidationTimer::start();
+        if let Some(answer) = self.authorize_cached::<T>(token, timer) {
             return answer;
         }
-        self.authorize_fresh::<T>(token).await
+        self.authorize_fresh::<T>(token, timer).await
     }
 
     /// The verified-token cache's answer for `token`, at once: its claims, or its refusal
     /// (expired since it was cached), counted and traced as a validation. `None` when the
     /// cache cannot answer (off, or the token is not in it, or an opaque token for
     /// introspection): then [`Authorizer::authorize_fresh`] validates it.
-    pub(crate) fn authorize_cached<T>(&self, token: &str) -> Option<Result<Claims<T>, AuthError>>
+    ///
+    /// `timer` started when the validation did: a miss hands it on to `authorize_fresh`.
+    pub(crate) fn authorize_cached<T>(
+        &self,
+        token: &str,
+        timer: ValidationTimer,
+    ) -> Option<Result<Claims<T>, AuthError>>
     where
         T: Send + Sync + 'static,
     {
@@ -411,7 +418,6 @@ impl Authorizer {
         if self.issuers.iter().any(|i| i.introspection.is_some()) && !looks_like_jws(token) {
             return None;
         }
-        let timer = ValidationTimer::start();
         let result = match cache.get(token).map(|entry| self.cached::<T>(token, entry)) {
             Some(Cached::Hit(claims)) => Ok(claims),
             Some(Cached::Refused(err)) => Err(err),
@@ -430,12 +436,15 @@ impl Authorizer {
 
     /// Validates `token` in full, without looking it up in the token cache (the caller did),
     /// and caches it when it passes.
-    pub(crate) async fn authorize_fresh<T>(&self, token: &str) -> Result<Claims<T>, AuthError>
+    pub(crate) async fn authorize_fresh<T>(
+        &self,
+        token: &str,
+        timer: ValidationTimer,
+    ) -> Result<Claims<T>, AuthError>
     where
         T: DeserializeOwned + Send + Sync + 'static,
     {
         let span = tracing::debug_span!(target: "tokengate", "authorize", outcome = Empty);
-        let timer = ValidationTimer::start();
         let result = self
             .authorize_uncounted::<T>(token)
             .instrument(span.clone())

@@ -34,7 +34,7 @@ fn all_b64token_bytes(bytes: &[u8]) -> bool {
     const BLOCK: usize = 64;
     let block_ok = |block: &[u8]| block.iter().fold(true, |ok, &b| ok & is_b64token_byte(b));
     let mut blocks = bytes.chunks_exact(BLOCK);
-    if !(&mut blocks).all(block_ok) {
+    if !blocks.all(block_ok) {
         return false;
     }
     // The last bytes as one more block, padded with a b64token byte.

@@ -20,6 +20,7 @@ use crate::dpop::{Dpop, Mode};
 use crate::error::{AuthError, AuthErrorKind};
 use crate::layer::respond::{ErrorBody, Responder, Schemes, is_grpc};
 use crate::layer::{AuthContext, ResponseBody};
+use crate::metrics::ValidationTimer;
 use crate::token::{Scheme, TokenSource};
 
 /// A tower layer that checks the bearer token of every request, or its DPoP-bound token and
@@ -387,8 +388,11 @@ where
                 return ResponseFuture::answered(config.responder.respond(&err, None, grpc));
             }
         };
+        let timer = ValidationTimer::start();
         if credential.scheme == Scheme::Bearer
-            && let Some(answer) = config.authorizer.authorize_cached::<T>(credential.token)
+            && let Some(answer) = config
+                .authorizer
+                .authorize_cached::<T>(credential.token, timer)
         {
             let responder = &config.bearer_responder;
             let refuse = |err: &AuthError, request: &Request<ReqBody>| {
@@ -410,7 +414,7 @@ where
         // The token goes with the request into the future: a copy, not a second search.
         let scheme = credential.scheme;
         let token = Box::<str>::from(credential.token);
-        self.check(request, scheme, token)
+        self.check(request, scheme, token, timer)
     }
 }
 
@@ -435,6 +439,7 @@ impl<S, T> JwtAuth<S, T> {
         request: Request<ReqBody>,
         scheme: Scheme,
         token: Box<str>,
+        timer: ValidationTimer,
     ) -> ResponseFuture<S::Future, ResBody, S::Error>
     where
         S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
@@ -479,7 +484,7 @@ impl<S, T> JwtAuth<S, T> {
             };
             let authorized = match scheme {
                 // `call` looked it up in the token cache, and missed.
-                Scheme::Bearer => config.authorizer.authorize_fresh::<T>(&token).await,
+                Scheme::Bearer => config.authorizer.authorize_fresh::<T>(&token, timer).await,
                 Scheme::Dpop => config.authorizer.authorize::<T>(&token).await,
             };
             let claims = match authorized {
