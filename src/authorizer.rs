@@ -351,12 +351,14 @@ impl Authorizer {
         }
         // The keys move on too: a new key set (rotation, removal) means verifying again.
         if let KeySource::Remote(keys) = &issuer.keys {
-            let guard = keys.load();
-            match keys.lookup(guard.as_deref()) {
-                Lookup::Ready(snapshot) if snapshot.generation() == entry.generation => {}
+            let current = keys.load_and_lookup(|lookup| match lookup {
+                Lookup::Ready(snapshot) => snapshot.generation() == entry.generation,
                 // Keys past the bound, or past their TTL with nobody refreshing them: the
                 // full path refreshes them first.
-                _ => return Cached::Miss,
+                _ => false,
+            });
+            if !current {
+                return Cached::Miss;
             }
         }
         match entry.custom.downcast::<T>() {
@@ -659,9 +661,8 @@ impl Issuer {
         };
         let mut refetched = false;
         loop {
-            let next = {
-                let guard = cache.load();
-                match cache.lookup(guard.as_deref()) {
+            let next = cache.load_and_lookup(|lookup| {
+                match lookup {
                     // Past its TTL with no refresher at work: refresh first (once).
                     Lookup::Overdue(_) if !refetched => Next::Revalidate,
                     Lookup::Ready(snapshot) | Lookup::Overdue(snapshot) => {
@@ -686,7 +687,7 @@ impl Issuer {
                     Lookup::Cold | Lookup::Stale if !refetched => Next::Refetch(None),
                     Lookup::Cold | Lookup::Stale => Next::Done(Err(cache.unavailable())),
                 }
-            };
+            });
             let seen = match next {
                 Next::Done(result) => return result,
                 Next::Refetch(seen) => seen,

@@ -222,19 +222,24 @@ impl KeyCache {
         }
     }
 
-    /// The current snapshot, without waiting. A set past its TTL is returned all the same,
-    /// and one shared refresh is started (when the cooldown and backoff allow) so that the
-    /// next requests get the new set.
-    pub(crate) fn load(&self) -> Guard<Option<Arc<Snapshot>>> {
+    /// The current snapshot and what it is good for ([`KeyCache::lookup`]), without waiting,
+    /// the clock read once for both. A set past its TTL is looked at all the same, and one
+    /// shared refresh is started (when the cooldown and backoff allow) so that the next
+    /// requests get the new set.
+    pub(crate) fn load_and_lookup<R>(&self, f: impl FnOnce(Lookup<'_>) -> R) -> R {
+        let now = self.shared.now();
+        let guard = self.load_at(now);
+        f(self.lookup_at(guard.as_deref(), now))
+    }
+
+    fn load_at(&self, now: u64) -> Guard<Option<Arc<Snapshot>>> {
         self.ensure_refresher();
         let guard = self.shared.snapshot.load();
-        if let Some(snapshot) = guard.as_deref() {
-            let now = self.shared.now();
-            if now >= snapshot.expires_at
-                && now >= self.shared.revalidate_after.load(Ordering::Acquire)
-            {
-                self.revalidate();
-            }
+        if let Some(snapshot) = guard.as_deref()
+            && now >= snapshot.expires_at
+            && now >= self.shared.revalidate_after.load(Ordering::Acquire)
+        {
+            self.revalidate();
         }
         guard
     }
@@ -249,11 +254,14 @@ impl KeyCache {
 
     /// Classifies a loaded snapshot.
     pub(crate) fn lookup<'a>(&self, snapshot: Option<&'a Snapshot>) -> Lookup<'a> {
+        self.lookup_at(snapshot, self.shared.now())
+    }
+
+    fn lookup_at<'a>(&self, snapshot: Option<&'a Snapshot>, now: u64) -> Lookup<'a> {
         let shared = &self.shared;
         let Some(s) = snapshot else {
             return Lookup::Cold;
         };
-        let now = shared.now();
         if Duration::from_millis(now.saturating_sub(s.fetched_at)) > shared.config.max_staleness {
             return Lookup::Stale;
         }
@@ -266,7 +274,7 @@ impl KeyCache {
         Lookup::Ready(s)
     }
 
-    /// Whether a set was ever fetched. Starts the background refresher, as `load` does: a
+    /// Whether a set was ever fetched. Starts the background refresher, as `load_and_lookup` does: a
     /// service that fetched its keys at startup keeps them fresh before its first request.
     pub(crate) fn has_keys(&self) -> bool {
         self.ensure_refresher();
