@@ -420,6 +420,9 @@ impl Authorizer {
         if self.issuers.iter().any(|i| i.introspection.is_some()) && !looks_like_jws(token) {
             return None;
         }
+        // The span and the metrics carry the outcome, never the token.
+        let span = tracing::debug_span!(target: "tokengate", "authorize", outcome = Empty);
+        let entered = span.enter();
         let result = match cache.get(token).map(|entry| self.cached::<T>(token, entry)) {
             Some(Cached::Hit(claims)) => Ok(claims),
             Some(Cached::Refused(err)) => Err(err),
@@ -428,10 +431,10 @@ impl Authorizer {
                 return None;
             }
         };
+        drop(entered);
         metrics::token_cache_hit();
         let outcome = result.as_ref().map(|_| ()).map_err(AuthError::kind);
-        // The span and the metrics carry the outcome, never the token.
-        tracing::debug_span!(target: "tokengate", "authorize", outcome = outcome_label(outcome));
+        span.record("outcome", outcome_label(outcome));
         timer.finish(outcome);
         Some(result)
     }

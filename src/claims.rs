@@ -34,7 +34,7 @@ pub struct NameSet(Box<[Box<str>]>);
 
 impl NameSet {
     pub(crate) fn from_names<'a>(names: impl Iterator<Item = &'a str> + Clone) -> Self {
-        // Sized once: no growth, and no shrink when boxed.
+        // Sized once: no growth, and (unless a name repeats) no shrink when boxed.
         let mut out: Vec<Box<str>> = Vec::with_capacity(names.clone().count());
         for name in names {
             if !out.iter().any(|n| &**n == name) {
@@ -844,6 +844,14 @@ impl<T: fmt::Debug> fmt::Debug for Claims<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_known_member_is_found_at_its_own_index() {
+        for (i, name) in KNOWN.iter().enumerate() {
+            assert_eq!(known_index(name), Some(i), "{name}");
+        }
+        assert_eq!(known_index("unknown"), None);
+    }
 
     #[test]
     fn scope_string_splits_on_spaces_and_drops_duplicates() {

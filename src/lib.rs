@@ -51,8 +51,9 @@
 //! | `tokengate_jwks_age_seconds` | gauge | `issuer` |
 //! | `tokengate_token_cache_hits_total`, `…_misses_total`, `…_evictions_total` | counter | — |
 //!
-//! `tracing`: each [`Authorizer::authorize`] runs in an `authorize` span (target `tokengate`)
-//! that records its `outcome`; each key-set fetch in a `jwks_fetch` span with its `issuer` and
+//! `tracing`: each validation ([`Authorizer::authorize`], or the layer's) runs in an
+//! `authorize` span (target `tokengate`) that records its `outcome`, a token-cache hit
+//! included; each key-set fetch in a `jwks_fetch` span with its `issuer` and
 //! `result`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]

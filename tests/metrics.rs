@@ -237,3 +237,46 @@ fn a_full_token_cache_counts_what_it_evicts_and_what_expires() {
         assert_eq!(evictions(), before + 1.0);
     });
 }
+
+/// Through the layer, a bearer token is looked up once per request: the first request is a
+/// miss and a full validation, the second a hit answered in the layer's `call`; each is one
+/// validation, counted once, and a token-cache hit counts as such.
+#[test]
+fn the_layer_counts_a_miss_then_a_hit_once_each() {
+    use std::convert::Infallible;
+
+    use tokengate::JwtAuthLayer;
+    use tower::{Layer, ServiceExt, service_fn};
+
+    recorded(|metrics| async move {
+        let key = TestKey::generate(Algorithm::ES256, "k");
+        let server = JwksServer::start(jwks(&[&key])).await;
+        let clock = ManualClock::starting_now();
+        let token = token(&key, &server.base, &clock);
+        let service = JwtAuthLayer::new(authorizer(&server, &clock)).layer(service_fn(
+            |_: http::Request<String>| async {
+                Ok::<_, Infallible>(http::Response::new(String::new()))
+            },
+        ));
+        for _ in 0..2 {
+            let request = http::Request::builder()
+                .header("authorization", format!("Bearer {token}"))
+                .body(String::new())
+                .expect("request");
+            let response = service.clone().oneshot(request).await.expect("infallible");
+            assert_eq!(response.status(), 200);
+        }
+        let scrape = metrics.render();
+        for (series, count) in [
+            (r#"tokengate_validations_total{outcome="ok"}"#, 2.0),
+            (
+                r#"tokengate_validation_duration_seconds_count{outcome="ok"}"#,
+                2.0,
+            ),
+            ("tokengate_token_cache_misses_total", 1.0),
+            ("tokengate_token_cache_hits_total", 1.0),
+        ] {
+            assert_eq!(value(&scrape, series), count, "{series} in {scrape}");
+        }
+    });
+}

@@ -274,8 +274,9 @@ impl KeyCache {
         Lookup::Ready(s)
     }
 
-    /// Whether a set was ever fetched. Starts the background refresher, as `load_and_lookup` does: a
-    /// service that fetched its keys at startup keeps them fresh before its first request.
+    /// Whether a set was ever fetched. Starts the background refresher, as `load_and_lookup`
+    /// does: a service that fetched its keys at startup keeps them fresh before its first
+    /// request.
     pub(crate) fn has_keys(&self) -> bool {
         self.ensure_refresher();
         self.shared.snapshot.load().is_some()

@@ -259,7 +259,7 @@ pin_project! {
     /// The future of [`JwtAuth`]: a refusal, or the inner service's response once the token
     /// passed.
     ///
-    /// A token the verified-token cache holds is checked in `call` itself, and the inner
+    /// A bearer token the verified-token cache holds is checked in `call` itself, and the inner
     /// service's own future is all that is left to poll; one that must be verified (or
     /// introspected, or whose DPoP proof must be checked) is checked in a boxed future.
     pub struct ResponseFuture<F, B, E> {

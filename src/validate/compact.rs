@@ -195,7 +195,8 @@ pub(crate) struct Header {
 /// [`HeaderMemo::MAX_SEGMENT`] bytes, the oldest replaced first. Lock-free to read.
 #[derive(Debug, Default)]
 pub(crate) struct HeaderMemo {
-    recent: ArcSwap<Vec<(Box<str>, Arc<Header>)>>,
+    /// Newest first. `Arc`s, so that replacing one entry copies no segment.
+    recent: ArcSwap<Vec<(Arc<str>, Arc<Header>)>>,
 }
 
 impl Clone for HeaderMemo {
@@ -230,7 +231,7 @@ impl HeaderMemo {
                 return Arc::clone(recent);
             }
             let mut next = Vec::with_capacity(Self::SLOTS);
-            next.push((Box::<str>::from(segment), Arc::clone(header)));
+            next.push((Arc::<str>::from(segment), Arc::clone(header)));
             next.extend(recent.iter().take(Self::SLOTS - 1).cloned());
             Arc::new(next)
         });
@@ -349,6 +350,31 @@ mod tests {
             );
         }
         assert!(header(r#"{"alg":"RS256","jku":"a","x5u":"b","kid":"k"}"#).is_ok());
+        // Every member read, twice, in any spelling and with null values.
+        for json in [
+            r#"{"alg":"RS256","alg":"RS256"}"#,
+            r#"{"alg":"RS256","alg":"RS256"}"#,
+            r#"{"alg":"RS256","kid":null,"kid":"k"}"#,
+            r#"{"alg":"RS256","typ":"JWT","typ":null}"#,
+            r#"{"alg":"RS256","cty":null,"cty":null}"#,
+            r#"{"alg":"RS256","crit":null,"crit":null}"#,
+            r#"{"alg":"RS256","b64":true,"b64":true}"#,
+        ] {
+            assert_eq!(
+                header(json).unwrap_err(),
+                AuthErrorKind::Malformed,
+                "{json}"
+            );
+        }
+        // `crit` present, even as null, is refused for what it is.
+        assert_eq!(
+            header(r#"{"alg":"RS256","crit":null}"#).unwrap_err(),
+            AuthErrorKind::UnsupportedHeader
+        );
+        assert_eq!(
+            header(r#"{"kid":"k"}"#).unwrap_err(),
+            AuthErrorKind::Malformed
+        );
     }
 
     #[test]

@@ -176,3 +176,86 @@ async fn inner_body_type_and_its_error_are_kept() {
         .expect_err("the inner body's error comes through");
     assert_eq!(err, InnerError("body failed"));
 }
+
+/// An inner service that answers only a call its own `poll_ready` prepared: a clone starts
+/// unprepared, as a tower service's clone may.
+struct ReadyOnce {
+    ready: bool,
+}
+
+impl Clone for ReadyOnce {
+    fn clone(&self) -> Self {
+        Self { ready: false }
+    }
+}
+
+impl tower::Service<Request<Full<Bytes>>> for ReadyOnce {
+    type Response = Response<Full<Bytes>>;
+    type Error = InnerError;
+    type Future = std::future::Ready<Result<Self::Response, InnerError>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), InnerError>> {
+        self.ready = true;
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: Request<Full<Bytes>>) -> Self::Future {
+        std::future::ready(if std::mem::replace(&mut self.ready, false) {
+            Ok(Response::new(Full::new(Bytes::from_static(b"ok"))))
+        } else {
+            Err(InnerError("called without poll_ready"))
+        })
+    }
+}
+
+/// tower's contract: the service driven to readiness is the one called. The layer answers a
+/// cache hit in `call` with its own inner service, and a miss in a future with a swapped-in
+/// clone; either way, each request reaches a prepared service.
+#[tokio::test]
+async fn the_inner_service_called_is_always_the_one_made_ready() {
+    use tower::Service;
+
+    let token = token();
+    for layer in [
+        JwtAuthLayer::new(authorizer()),
+        JwtAuthLayer::new(authorizer()).optional(),
+    ] {
+        let mut service = layer.layer(ReadyOnce { ready: false });
+        // A miss, hits, a refusal in between, hits again; then (optional mode) no token.
+        let sequence = [
+            Some(token.as_str()),
+            Some(token.as_str()),
+            Some("not-a-token"),
+            Some(token.as_str()),
+            Some(token.as_str()),
+        ];
+        for presented in sequence {
+            let response = service
+                .ready()
+                .await
+                .expect("ready")
+                .call(request(presented))
+                .await
+                .expect("the inner service was made ready before its call");
+            let expected = if presented == Some("not-a-token") {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::OK
+            };
+            assert_eq!(response.status(), expected, "{presented:?}");
+        }
+    }
+    let mut optional = JwtAuthLayer::new(authorizer())
+        .optional()
+        .layer(ReadyOnce { ready: false });
+    for _ in 0..2 {
+        let response = optional
+            .ready()
+            .await
+            .expect("ready")
+            .call(request(None))
+            .await
+            .expect("the inner service was made ready before its call");
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+}
