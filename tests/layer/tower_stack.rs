@@ -208,13 +208,25 @@ impl tower::Service<Request<Full<Bytes>>> for ReadyOnce {
     }
 }
 
+/// `poll_ready` to readiness, then `call`, on the same service: tower's contract.
+async fn ready_then_call<S>(service: &mut S, request: Request<Full<Bytes>>) -> S::Response
+where
+    S: tower::Service<Request<Full<Bytes>>, Error = InnerError>,
+{
+    service
+        .ready()
+        .await
+        .expect("ready")
+        .call(request)
+        .await
+        .expect("the inner service was made ready before its call")
+}
+
 /// tower's contract: the service driven to readiness is the one called. The layer answers a
 /// cache hit in `call` with its own inner service, and a miss in a future with a swapped-in
 /// clone; either way, each request reaches a prepared service.
 #[tokio::test]
 async fn the_inner_service_called_is_always_the_one_made_ready() {
-    use tower::Service;
-
     let token = token();
     for layer in [
         JwtAuthLayer::new(authorizer()),
@@ -230,13 +242,7 @@ async fn the_inner_service_called_is_always_the_one_made_ready() {
             Some(token.as_str()),
         ];
         for presented in sequence {
-            let response = service
-                .ready()
-                .await
-                .expect("ready")
-                .call(request(presented))
-                .await
-                .expect("the inner service was made ready before its call");
+            let response = ready_then_call(&mut service, request(presented)).await;
             let expected = if presented == Some("not-a-token") {
                 StatusCode::UNAUTHORIZED
             } else {
@@ -249,13 +255,7 @@ async fn the_inner_service_called_is_always_the_one_made_ready() {
         .optional()
         .layer(ReadyOnce { ready: false });
     for _ in 0..2 {
-        let response = optional
-            .ready()
-            .await
-            .expect("ready")
-            .call(request(None))
-            .await
-            .expect("the inner service was made ready before its call");
+        let response = ready_then_call(&mut optional, request(None)).await;
         assert_eq!(response.status(), StatusCode::OK);
     }
 }
