@@ -360,7 +360,7 @@ where
         let config = &*self.config;
         let dpop = config.dpop.as_ref();
         // First what needs no waiting: the credential's syntax, and a bearer token the
-        // verified-token cache holds. Most requests end here, with no allocation of ours.
+        // verified-token cache holds. Most requests end here, with no future of ours.
         let credential = match config.source.credential(request.headers(), dpop.is_some()) {
             // Where only DPoP is taken, a bearer token is an unsupported scheme.
             Ok(Some(c))
