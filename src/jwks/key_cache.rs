@@ -12,7 +12,8 @@
 //! - requests keep the TTL themselves: a set past it is still used while one shared refresh
 //!   runs on the caller's runtime (stale-while-revalidate);
 //! - the background refresher is started again from the next call on a live runtime once it
-//!   has ended;
+//!   has ended, and judges whether the set is due under the lock that starts fetches, so a
+//!   fetch that ended since it last looked is never followed by a second one;
 //! - outside any tokio runtime, a fetch is never attempted: the caller gets
 //!   [`ErrorKind::NoRuntime`] (or a 503), and cached keys keep verifying.
 
@@ -172,8 +173,12 @@ impl Shared {
 
     /// Whether the background task should fetch now.
     fn refresh_due(&self, now: u64) -> bool {
-        let retry = lock(&self.timing).retry;
-        match (retry, self.snapshot.load().as_deref()) {
+        self.refresh_due_by(&lock(&self.timing), now)
+    }
+
+    /// `refresh_due` with the timing lock already held.
+    fn refresh_due_by(&self, timing: &Timing, now: u64) -> bool {
+        match (timing.retry, self.snapshot.load().as_deref()) {
             (Some((at, _)), _) => now >= at,
             (None, Some(snapshot)) => now >= snapshot.refresh_at,
             (None, None) => true,
@@ -181,11 +186,23 @@ impl Shared {
     }
 }
 
+/// When a caller that finds no fetch running starts one.
+#[derive(Clone, Copy, Debug)]
+enum Start {
+    /// Whatever the cooldown: `ready()`.
+    Always,
+    /// Only past the cooldown: requests.
+    AfterCooldown,
+    /// Only while the set is due for the background refresh (or a retry), judged at that
+    /// moment: the refresher, whose earlier look may predate a fetch that has ended since.
+    WhileDue,
+}
+
 enum Join {
     /// Wait on this fetch (joined or just started).
     Wait(watch::Receiver<Option<Outcome>>),
-    /// The cooldown forbids a fetch now.
-    Cooldown,
+    /// No fetch now: the cooldown forbids one, or the set is no longer due.
+    Skip,
     /// No fetch can run here.
     Fail(Arc<Error>),
 }
@@ -248,7 +265,7 @@ impl KeyCache {
     fn revalidate(&self) {
         if Handle::try_current().is_ok() {
             // The answer goes to the snapshot; nobody needs to wait for it here.
-            drop(self.join_or_start(true));
+            drop(self.join_or_start(Start::AfterCooldown));
         }
     }
 
@@ -309,20 +326,28 @@ impl KeyCache {
     /// Joins the running fetch, or starts one if the last began longer than the cooldown ago.
     /// `None` when the cooldown forbids a fetch: the caller answers at once.
     pub(crate) async fn refetch_within_cooldown(&self) -> Option<Outcome> {
-        self.fetch_shared(true).await
+        self.fetch_shared(Start::AfterCooldown).await
     }
 
     /// Joins the running fetch or starts one, whatever the cooldown.
     pub(crate) async fn refresh(&self) -> Outcome {
-        self.fetch_shared(false).await.unwrap_or(Ok(()))
+        self.fetch_shared(Start::Always).await.unwrap_or(Ok(()))
     }
 
-    async fn fetch_shared(&self, respect_cooldown: bool) -> Option<Outcome> {
+    /// The background refresher's fetch, once it found the set due: joins the running fetch,
+    /// or starts one if the set is still due. Judged again under the lock that starts fetches,
+    /// since a fetch may have started and ended since the refresher looked; `None` when none
+    /// is needed any more.
+    async fn refresh_if_still_due(&self) -> Option<Outcome> {
+        self.fetch_shared(Start::WhileDue).await
+    }
+
+    async fn fetch_shared(&self, start: Start) -> Option<Outcome> {
         // A fetch dropped with its runtime gave its cooldown back: start another here. Three
         // in a row means runtimes keep going away under us; say so rather than loop.
         for _ in 0..3 {
-            match self.join_or_start(respect_cooldown) {
-                Join::Cooldown => return None,
+            match self.join_or_start(start) {
+                Join::Skip => return None,
                 Join::Fail(err) => return Some(Err(err)),
                 Join::Wait(rx) => {
                     if let Some(outcome) = wait(rx).await {
@@ -334,7 +359,11 @@ impl KeyCache {
         Some(Err(Arc::new(ErrorKind::FetchCancelled.into())))
     }
 
-    fn join_or_start(&self, respect_cooldown: bool) -> Join {
+    /// Decides under the in-flight lock, so that deciding to start and starting are one step:
+    /// a fetch installs its set and schedules its retry before its answer is out, and its
+    /// marker goes only after that (a cancelled one installs nothing), so whoever holds the
+    /// lock and sees no live marker judges by every fetch that has ended.
+    fn join_or_start(&self, start: Start) -> Join {
         let shared = &self.shared;
         let mut inflight = lock(&shared.inflight);
         if let Some(fetch) = &*inflight {
@@ -356,11 +385,15 @@ impl KeyCache {
         let now = shared.now();
         let previous = {
             let mut timing = lock(&shared.timing);
-            let cooling = timing.last_attempt.is_some_and(|at| {
-                Duration::from_millis(now.saturating_sub(at)) < shared.config.cooldown
-            });
-            if respect_cooldown && cooling {
-                return Join::Cooldown;
+            let skip = match start {
+                Start::Always => false,
+                Start::AfterCooldown => timing.last_attempt.is_some_and(|at| {
+                    Duration::from_millis(now.saturating_sub(at)) < shared.config.cooldown
+                }),
+                Start::WhileDue => !shared.refresh_due_by(&timing, now),
+            };
+            if skip {
+                return Join::Skip;
             }
             let previous = timing.last_attempt;
             let new = Timing {
@@ -631,7 +664,7 @@ async fn refresh_loop(shared: Weak<Shared>, _running: RefresherGuard) {
         }
         if shared.refresh_due(now) {
             // Failures set the backoff themselves (in `fetch_and_install`).
-            let _ = KeyCache { shared }.refresh().await;
+            let _ = KeyCache { shared }.refresh_if_still_due().await;
         } else {
             drop(shared);
         }
@@ -743,5 +776,63 @@ mod tests {
         assert!(has_kid(&cache, "new"), "the refetch installed the new key");
         assert_eq!(server.hits.load(Ordering::SeqCst), 2);
         drop(tx);
+    }
+
+    /// The refresher found no keys and chose to fetch; before it could join or start a
+    /// fetch, the one `ready()` started ran whole. The set is in and not due: the refresher
+    /// starts no second fetch inside the cooldown.
+    #[tokio::test]
+    async fn a_refresher_that_looked_before_a_fetch_ended_fetches_nothing_more() {
+        let server = endpoint(&format!(r#"{{"keys":[{OLD}]}}"#)).await;
+        let clock = ManualClock::new(1_000_000);
+        let cache = cache(&server.url, &clock);
+        assert!(
+            cache.shared.refresh_due(clock.now_millis()),
+            "no keys yet: due"
+        );
+
+        cache.refresh().await.expect("keys at startup");
+        assert_eq!(server.hits.load(Ordering::SeqCst), 1);
+
+        let outcome = cache.refresh_if_still_due().await;
+        assert_eq!(
+            server.hits.load(Ordering::SeqCst),
+            1,
+            "one fetch per cooldown"
+        );
+        assert!(outcome.is_none(), "{outcome:?}");
+        assert!(has_kid(&cache, "old"));
+    }
+
+    /// A set still due when the refresher comes to fetch is fetched, and one that turned due
+    /// again after a failed fetch is retried once the backoff allows.
+    #[tokio::test]
+    async fn a_refresher_still_due_fetches_once_and_retries_after_the_backoff() {
+        let server = endpoint(&format!(r#"{{"keys":[{OLD}]}}"#)).await;
+        let clock = ManualClock::new(1_000_000);
+        let cache = cache(&server.url, &clock);
+
+        let outcome = cache.refresh_if_still_due().await;
+        assert!(matches!(outcome, Some(Ok(()))), "{outcome:?}");
+        assert_eq!(server.hits.load(Ordering::SeqCst), 1);
+
+        // Past ≈80 % of the TTL the set is due again, cooldown or not.
+        let ttl = cache.shared.config.ttl;
+        clock.advance(ttl.as_secs());
+        *lock(&server.jwks) = "not a key set".into();
+        let outcome = cache.refresh_if_still_due().await;
+        assert!(matches!(outcome, Some(Err(_))), "{outcome:?}");
+        assert_eq!(server.hits.load(Ordering::SeqCst), 2);
+        // The backoff has the next retry wait.
+        assert!(cache.refresh_if_still_due().await.is_none());
+        assert_eq!(server.hits.load(Ordering::SeqCst), 2);
+
+        *lock(&server.jwks) = format!(r#"{{"keys":[{OLD},{NEW}]}}"#);
+        // Past the first backoff (1 s, jittered ±10 %).
+        clock.advance(2);
+        let outcome = cache.refresh_if_still_due().await;
+        assert!(matches!(outcome, Some(Ok(()))), "{outcome:?}");
+        assert!(has_kid(&cache, "new"));
+        assert_eq!(server.hits.load(Ordering::SeqCst), 3);
     }
 }
