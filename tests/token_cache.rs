@@ -598,7 +598,7 @@ async fn through_the_layer_a_cached_token_is_refused_once_it_expires() {
             .expect("infallible");
         assert_eq!(response.status(), 200);
     }
-    assert_eq!(entries(&auth), 1, "the second request was a cache hit");
+    assert_eq!(entries(&auth), 1, "the token is cached once");
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     clock.advance(60 + 30);
     let response = service

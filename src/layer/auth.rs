@@ -286,10 +286,11 @@ pin_project! {
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 impl<F, B, E> ResponseFuture<F, B, E> {
-    fn answered(response: Response<ResponseBody<B>>) -> Self {
+    /// `err`'s refusal, rendered for `request` (HTTP or gRPC) by `responder`.
+    fn refused<R>(responder: &Responder, err: &AuthError, request: &Request<R>) -> Self {
         Self {
             state: State::Answered {
-                response: Some(response),
+                response: Some(responder.respond(err, None, is_grpc(request))),
             },
         }
     }
@@ -367,8 +368,7 @@ where
                 if c.scheme == Scheme::Bearer && dpop.is_some_and(|d| d.mode == Mode::Required) =>
             {
                 let err = AuthError::new(AuthErrorKind::MissingToken);
-                let grpc = is_grpc(&request);
-                return ResponseFuture::answered(config.responder.respond(&err, None, grpc));
+                return ResponseFuture::refused(&config.responder, &err, &request);
             }
             Ok(Some(credential)) => credential,
             Ok(None) if config.optional => {
@@ -380,13 +380,9 @@ where
             }
             Ok(None) => {
                 let err = AuthError::new(AuthErrorKind::MissingToken);
-                let grpc = is_grpc(&request);
-                return ResponseFuture::answered(config.responder.respond(&err, None, grpc));
+                return ResponseFuture::refused(&config.responder, &err, &request);
             }
-            Err(err) => {
-                let grpc = is_grpc(&request);
-                return ResponseFuture::answered(config.responder.respond(&err, None, grpc));
-            }
+            Err(err) => return ResponseFuture::refused(&config.responder, &err, &request),
         };
         let timer = ValidationTimer::start();
         if credential.scheme == Scheme::Bearer
@@ -395,17 +391,14 @@ where
                 .authorize_cached::<T>(credential.token, timer)
         {
             let responder = &config.bearer_responder;
-            let refuse = |err: &AuthError, request: &Request<ReqBody>| {
-                ResponseFuture::answered(responder.respond(err, None, is_grpc(request)))
-            };
             let claims = match answer {
                 Ok(claims) => claims,
-                Err(err) => return refuse(&err, &request),
+                Err(err) => return ResponseFuture::refused(responder, &err, &request),
             };
             // RFC 9449 §7.2: a DPoP-bound token is no bearer token.
             if claims.dpop_jkt().is_some() {
                 let err = AuthError::claim(AuthErrorKind::DpopBoundTokenAsBearer, "cnf");
-                return refuse(&err, &request);
+                return ResponseFuture::refused(responder, &err, &request);
             }
             grant(&mut request, responder, claims);
             // The inner service driven to readiness is the one called.

@@ -189,9 +189,9 @@ pub(crate) struct Header {
 ///
 /// An issuer signs with a few header shapes (one per key and token type), so most new tokens
 /// repeat a header seen before; parsing one (base64, then JSON) is about 1 % of an RS256
-/// validation's time (a `perf` profile of the `layer` bench). Keyed by the exact segment, so a hit is what parsing it would give; a header is
-/// remembered only once a signature under it verified, so tokens that did not come from the
-/// issuer cannot fill it; at most [`HeaderMemo::SLOTS`] segments of at most
+/// validation's instructions. Keyed by the exact segment, so a hit is what parsing it would
+/// give; a header is remembered only once a signature under it verified, so tokens that did
+/// not come from the issuer cannot fill it; at most [`HeaderMemo::SLOTS`] segments of at most
 /// [`HeaderMemo::MAX_SEGMENT`] bytes, the oldest replaced first. Lock-free to read.
 #[derive(Debug, Default)]
 pub(crate) struct HeaderMemo {
