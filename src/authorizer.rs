@@ -115,6 +115,30 @@ enum Next<T> {
     Revalidate,
 }
 
+/// One validation, as operators see it: its `authorize` span (the outcome, never the token)
+/// and its timer. Started once per validation, handed from the token-cache lookup to the full
+/// check on a miss, finished once.
+#[derive(Debug)]
+pub(crate) struct Validation {
+    span: tracing::Span,
+    timer: ValidationTimer,
+}
+
+impl Validation {
+    pub(crate) fn start() -> Self {
+        Self {
+            span: tracing::debug_span!(target: "tokengate", "authorize", outcome = Empty),
+            timer: ValidationTimer::start(),
+        }
+    }
+
+    fn finish<T>(self, result: &Result<T, AuthError>) {
+        let outcome = result.as_ref().map(|_| ()).map_err(AuthError::kind);
+        self.span.record("outcome", outcome_label(outcome));
+        self.timer.finish(outcome);
+    }
+}
+
 impl Authorizer {
     /// Starts building an authorizer for tokens of `profile`.
     pub fn builder(profile: Profile) -> AuthorizerBuilder<NoIssuer, NoAudience, NoKeys> {
@@ -394,49 +418,45 @@ impl Authorizer {
     where
         T: DeserializeOwned + Send + Sync + 'static,
     {
-        let timer = ValidationTimer::start();
-        if let Some(answer) = self.authorize_cached::<T>(token, timer) {
-            return answer;
+        match self.authorize_cached::<T>(token, Validation::start()) {
+            Ok(answer) => answer,
+            Err(validation) => self.authorize_fresh::<T>(token, validation).await,
         }
-        self.authorize_fresh::<T>(token, timer).await
     }
 
     /// The verified-token cache's answer for `token`, at once: its claims, or its refusal
-    /// (expired since it was cached), counted and traced as a validation. `None` when the
-    /// cache cannot answer (off, or the token is not in it, or an opaque token for
-    /// introspection): then [`Authorizer::authorize_fresh`] validates it.
-    ///
-    /// `timer` started when the validation did: a miss hands it on to `authorize_fresh`.
+    /// (expired since it was cached), counted and traced as `validation`. The validation back
+    /// when the cache cannot answer (off, or the token is not in it, or an opaque token for
+    /// introspection): then [`Authorizer::authorize_fresh`] validates it, in the same span.
     pub(crate) fn authorize_cached<T>(
         &self,
         token: &str,
-        timer: ValidationTimer,
-    ) -> Option<Result<Claims<T>, AuthError>>
+        validation: Validation,
+    ) -> Result<Result<Claims<T>, AuthError>, Validation>
     where
         T: Send + Sync + 'static,
     {
-        let cache = self.cache.as_ref()?;
+        let Some(cache) = &self.cache else {
+            return Err(validation);
+        };
         // Not a compact JWS: an opaque token, for the issuer that introspects.
         if self.issuers.iter().any(|i| i.introspection.is_some()) && !looks_like_jws(token) {
-            return None;
+            return Err(validation);
         }
-        // The span and the metrics carry the outcome, never the token.
-        let span = tracing::debug_span!(target: "tokengate", "authorize", outcome = Empty);
-        let entered = span.enter();
-        let result = match cache.get(token).map(|entry| self.cached::<T>(token, entry)) {
+        let entered = validation.span.enter();
+        let cached = cache.get(token).map(|entry| self.cached::<T>(token, entry));
+        drop(entered);
+        let result = match cached {
             Some(Cached::Hit(claims)) => Ok(claims),
             Some(Cached::Refused(err)) => Err(err),
             None | Some(Cached::Miss) => {
                 metrics::token_cache_miss();
-                return None;
+                return Err(validation);
             }
         };
-        drop(entered);
         metrics::token_cache_hit();
-        let outcome = result.as_ref().map(|_| ()).map_err(AuthError::kind);
-        span.record("outcome", outcome_label(outcome));
-        timer.finish(outcome);
-        Some(result)
+        validation.finish(&result);
+        Ok(result)
     }
 
     /// Validates `token` in full, without looking it up in the token cache (the caller did),
@@ -444,19 +464,16 @@ impl Authorizer {
     pub(crate) async fn authorize_fresh<T>(
         &self,
         token: &str,
-        timer: ValidationTimer,
+        validation: Validation,
     ) -> Result<Claims<T>, AuthError>
     where
         T: DeserializeOwned + Send + Sync + 'static,
     {
-        let span = tracing::debug_span!(target: "tokengate", "authorize", outcome = Empty);
         let result = self
             .authorize_uncounted::<T>(token)
-            .instrument(span.clone())
+            .instrument(validation.span.clone())
             .await;
-        let outcome = result.as_ref().map(|_| ()).map_err(AuthError::kind);
-        span.record("outcome", outcome_label(outcome));
-        timer.finish(outcome);
+        validation.finish(&result);
         result
     }
 

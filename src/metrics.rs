@@ -17,8 +17,8 @@ pub(crate) fn outcome_label(outcome: Result<(), AuthErrorKind>) -> &'static str 
 }
 
 /// Measures one validation; [`ValidationTimer::finish`] records it. Costs nothing without the
-/// feature. `Copy`: a validation the token cache could not answer hands its timer on.
-#[derive(Clone, Copy, Debug)]
+/// feature.
+#[derive(Debug)]
 pub(crate) struct ValidationTimer {
     #[cfg(feature = "metrics")]
     started: std::time::Instant,

@@ -15,12 +15,12 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::authorizer::Authorizer;
+use crate::authorizer::Validation;
 use crate::claims::Claims;
 use crate::dpop::{Dpop, Mode};
 use crate::error::{AuthError, AuthErrorKind};
 use crate::layer::respond::{ErrorBody, Responder, Schemes, is_grpc};
 use crate::layer::{AuthContext, ResponseBody};
-use crate::metrics::ValidationTimer;
 use crate::token::{Scheme, TokenSource};
 
 /// A tower layer that checks the bearer token of every request, or its DPoP-bound token and
@@ -384,31 +384,52 @@ where
             }
             Err(err) => return ResponseFuture::refused(&config.responder, &err, &request),
         };
-        let timer = ValidationTimer::start();
-        if credential.scheme == Scheme::Bearer
-            && let Some(answer) = config
-                .authorizer
-                .authorize_cached::<T>(credential.token, timer)
-        {
-            let responder = &config.bearer_responder;
-            let claims = match answer {
-                Ok(claims) => claims,
-                Err(err) => return ResponseFuture::refused(responder, &err, &request),
-            };
-            // RFC 9449 §7.2: a DPoP-bound token is no bearer token.
-            if claims.dpop_jkt().is_some() {
-                let err = AuthError::claim(AuthErrorKind::DpopBoundTokenAsBearer, "cnf");
-                return ResponseFuture::refused(responder, &err, &request);
+        // A bearer token is looked up now; a DPoP one once its proof passed, in the future.
+        let validation = match credential.scheme {
+            Scheme::Dpop => None,
+            Scheme::Bearer => {
+                let looked_up = config
+                    .authorizer
+                    .authorize_cached::<T>(credential.token, Validation::start());
+                match looked_up {
+                    Err(missed) => Some(missed),
+                    Ok(answer) => {
+                        let responder = &config.bearer_responder;
+                        if let Err(err) = grant_hit(answer, responder, &mut request) {
+                            return ResponseFuture::refused(responder, &err, &request);
+                        }
+                        // The inner service driven to readiness is the one called.
+                        return ResponseFuture::inner(self.inner.call(request));
+                    }
+                }
             }
-            grant(&mut request, responder, claims);
-            // The inner service driven to readiness is the one called.
-            return ResponseFuture::inner(self.inner.call(request));
-        }
+        };
         // The token goes with the request into the future: a copy, not a second search.
         let scheme = credential.scheme;
         let token = Box::<str>::from(credential.token);
-        self.check(request, scheme, token, timer)
+        self.check(request, scheme, token, validation)
     }
+}
+
+/// A bearer token's answer from the token cache: its claims left in the request, or why it
+/// is refused (expired since it was cached, or bound to a DPoP key: RFC 9449 §7.2).
+fn grant_hit<R, T>(
+    answer: Result<Claims<T>, AuthError>,
+    responder: &Arc<Responder>,
+    request: &mut Request<R>,
+) -> Result<(), AuthError>
+where
+    T: Send + Sync + 'static,
+{
+    let claims = answer?;
+    if claims.dpop_jkt().is_some() {
+        return Err(AuthError::claim(
+            AuthErrorKind::DpopBoundTokenAsBearer,
+            "cnf",
+        ));
+    }
+    grant(request, responder, claims);
+    Ok(())
 }
 
 /// Leaves the token's claims in the request, for extractors and per-route requirements.
@@ -432,7 +453,7 @@ impl<S, T> JwtAuth<S, T> {
         request: Request<ReqBody>,
         scheme: Scheme,
         token: Box<str>,
-        timer: ValidationTimer,
+        validation: Option<Validation>,
     ) -> ResponseFuture<S::Future, ResBody, S::Error>
     where
         S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
@@ -475,10 +496,13 @@ impl<S, T> JwtAuth<S, T> {
                 },
                 _ => None,
             };
-            let authorized = match scheme {
+            let authorized = match validation {
                 // `call` looked it up in the token cache, and missed.
-                Scheme::Bearer => config.authorizer.authorize_fresh::<T>(&token, timer).await,
-                Scheme::Dpop => config.authorizer.authorize::<T>(&token).await,
+                Some(validation) => {
+                    let authorizer = &config.authorizer;
+                    authorizer.authorize_fresh::<T>(&token, validation).await
+                }
+                None => config.authorizer.authorize::<T>(&token).await,
             };
             let claims = match authorized {
                 Ok(claims) => claims,

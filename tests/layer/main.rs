@@ -30,6 +30,7 @@ mod optional;
 mod outcomes;
 mod requirements;
 mod sources;
+mod spans;
 mod tower_stack;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
